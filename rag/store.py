@@ -1,0 +1,277 @@
+"""Chroma (embedded or server) plus the lexical index, behind one interface.
+
+Chroma holds every chunk: its vector, its text and its metadata (document fields, offsets,
+the document's content hash and chunk count). Everything else, the lexical index and the
+per-document manifest, is derived from it, so one Chroma server can back many processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from rag.lexical import LexicalIndex, date_key
+from rag.settings import Settings
+from rag.types import Chunk, Filters
+
+_PAGE = 5000  # rows per Chroma get(): keeps memory flat on large collections
+
+
+@dataclass
+class DocState:
+    """What the store holds of one document, grouped by content hash."""
+
+    doc_id: str
+    path: str = ""
+    chunk_ids_by_hash: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    n_chunks_by_hash: dict[str, int] = field(default_factory=dict)
+
+    def is_complete(self, content_hash: str) -> bool:
+        ids = self.chunk_ids_by_hash.get(content_hash, [])
+        return bool(ids) and len(ids) >= self.n_chunks_by_hash.get(content_hash, 1 << 30)
+
+    def stale_ids(self, content_hash: str) -> list[str]:
+        return [i for h, ids in self.chunk_ids_by_hash.items() if h != content_hash for i in ids]
+
+    def all_ids(self) -> list[str]:
+        return [i for ids in self.chunk_ids_by_hash.values() for i in ids]
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    doc_id: str
+    title: str
+    published: date | None
+    source: str
+    url: str
+    path: str
+    language: str
+    n_chunks: int
+
+
+def chunk_metadata(chunk: Chunk, content_hash: str, n_chunks: int) -> dict:
+    meta = {
+        "doc_id": chunk.doc_id,
+        "index": chunk.index,
+        "start": chunk.start,
+        "end": chunk.end,
+        "title": chunk.title,
+        "published": date_key(chunk.published),
+        "source": chunk.source,
+        "url": chunk.url,
+        "path": chunk.path,
+        "language": chunk.language,
+        "doc_hash": content_hash,
+        "n_chunks": n_chunks,
+    }
+    return meta
+
+
+def chunk_from_record(chunk_id: str, text: str, meta: dict) -> Chunk:
+    key = int(meta.get("published") or 0)
+    published = date(key // 10000, key // 100 % 100, key % 100) if key else None
+    return Chunk(
+        chunk_id=chunk_id,
+        doc_id=meta["doc_id"],
+        index=int(meta["index"]),
+        text=text or "",
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        title=meta.get("title", ""),
+        published=published,
+        source=meta.get("source", ""),
+        url=meta.get("url", ""),
+        path=meta.get("path", ""),
+        language=meta.get("language", ""),
+    )
+
+
+def chroma_where(filters: Filters) -> dict | None:
+    clauses: list[dict] = []
+    if filters.date_from:
+        clauses.append({"published": {"$gte": date_key(filters.date_from)}})
+    if filters.date_to:
+        clauses.append({"published": {"$lte": date_key(filters.date_to)}})
+        clauses.append({"published": {"$gt": 0}})
+    if filters.sources:
+        clauses.append({"source": {"$in": list(filters.sources)}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class ChunkStore:
+    def __init__(self, settings: Settings):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.settings = settings
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        url = settings.store.url
+        if url:
+            parsed = urlparse(url)
+            if not parsed.hostname:
+                raise ValueError(f"store.url {url!r} is not a URL like http://127.0.0.1:8000")
+            self.client = chromadb.HttpClient(
+                host=parsed.hostname,
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=chroma_settings,
+            )
+            where = hashlib.sha1(f"{url}|{settings.store.collection}".encode()).hexdigest()[:12]
+            self.lexical_dir = Path(settings.data_dir) / "lexical" / f"server-{where}"
+        else:
+            chroma_dir = Path(settings.data_dir) / "chroma"
+            chroma_dir.mkdir(parents=True, exist_ok=True)
+            self.client = chromadb.PersistentClient(path=str(chroma_dir), settings=chroma_settings)
+            self.lexical_dir = Path(settings.data_dir) / "lexical" / settings.store.collection
+        self.collection = self.client.get_or_create_collection(
+            settings.store.collection,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"version": "empty"},
+            embedding_function=None,
+        )
+        self.max_batch = self.client.get_max_batch_size()
+        self._lexical: LexicalIndex | None = None
+        self._lexical_lock = threading.Lock()
+
+    # -- writes ---------------------------------------------------------------------------
+    def upsert(self, chunks: list[Chunk], vectors: np.ndarray, hashes: list[str], counts: list[int]) -> None:
+        for lo in range(0, len(chunks), self.max_batch):
+            part = slice(lo, lo + self.max_batch)
+            self.collection.upsert(
+                ids=[c.chunk_id for c in chunks[part]],
+                embeddings=vectors[part],
+                documents=[c.text for c in chunks[part]],
+                metadatas=[chunk_metadata(c, h, n) for c, h, n in zip(chunks[part], hashes[part], counts[part])],
+            )
+        self._bump_version()
+
+    def delete(self, chunk_ids: list[str]) -> None:
+        if not chunk_ids:
+            return
+        for lo in range(0, len(chunk_ids), self.max_batch):
+            self.collection.delete(ids=chunk_ids[lo : lo + self.max_batch])
+        self._bump_version()
+
+    def _bump_version(self) -> None:
+        # A fresh token on every write: any process holding a lexical index built from an older
+        # token rebuilds it before its next search.
+        self.collection.modify(metadata={"version": uuid.uuid4().hex})
+
+    # -- reads ----------------------------------------------------------------------------
+    def version(self) -> str:
+        fresh = self.client.get_collection(self.settings.store.collection, embedding_function=None)
+        return (fresh.metadata or {}).get("version", "")
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def _scan(self, include: list[str], where: dict | None = None):
+        offset = 0
+        while True:
+            page = self.collection.get(include=include, where=where, limit=_PAGE, offset=offset)
+            if not page["ids"]:
+                return
+            yield page
+            offset += len(page["ids"])
+
+    def doc_states(self) -> dict[str, DocState]:
+        states: dict[str, DocState] = {}
+        for page in self._scan(["metadatas"]):
+            for chunk_id, meta in zip(page["ids"], page["metadatas"]):
+                state = states.setdefault(meta["doc_id"], DocState(meta["doc_id"], meta.get("path", "")))
+                state.chunk_ids_by_hash[meta["doc_hash"]].append(chunk_id)
+                state.n_chunks_by_hash[meta["doc_hash"]] = int(meta["n_chunks"])
+        return states
+
+    def documents(self) -> list[DocInfo]:
+        per_doc: dict[str, DocInfo] = {}
+        for page in self._scan(["metadatas"], where={"index": 0}):
+            for chunk_id, meta in zip(page["ids"], page["metadatas"]):
+                chunk = chunk_from_record(chunk_id, "", meta)
+                per_doc[chunk.doc_id] = DocInfo(
+                    chunk.doc_id, chunk.title, chunk.published, chunk.source, chunk.url, chunk.path,
+                    chunk.language, int(meta["n_chunks"]),
+                )
+        return sorted(per_doc.values(), key=lambda d: (d.published or date.min, d.title), reverse=True)
+
+    def stats(self) -> dict:
+        docs = self.documents()
+        by_month = Counter(d.published.strftime("%Y-%m") for d in docs if d.published)
+        return {
+            "documents": len(docs),
+            "chunks": self.count(),
+            "by_source": dict(Counter(d.source or "(unknown)" for d in docs).most_common()),
+            "by_month": dict(sorted(by_month.items())),
+        }
+
+    def sources(self) -> list[str]:
+        return sorted({d.source for d in self.documents() if d.source})
+
+    def get_chunks(self, chunk_ids: list[str]) -> list[Chunk]:
+        if not chunk_ids:
+            return []
+        got = self.collection.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        by_id = {i: chunk_from_record(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
+        return [by_id[i] for i in chunk_ids if i in by_id]
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        got = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        chunks = [chunk_from_record(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return sorted(chunks, key=lambda c: c.index)
+
+    # -- search ---------------------------------------------------------------------------
+    def dense_search(self, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[tuple[Chunk, float]]:
+        if k <= 0 or self.count() == 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
+            n_results=k,
+            where=chroma_where(filters),
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (chunk_from_record(i, t, m), 1.0 - float(d))  # cosine distance -> similarity
+            for i, t, m, d in zip(
+                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
+            )
+        ]
+
+    def lexical_search(self, query: str, k: int, filters: Filters = Filters()) -> list[tuple[str, float]]:
+        """(chunk_id, bm25 score) pairs; fetch the chunks with get_chunks for the ones you keep."""
+        return self.lexical_index().search(query, k, filters)
+
+    def lexical_index(self) -> LexicalIndex:
+        version = self.version()
+        with self._lexical_lock:
+            if self._lexical is not None and self._lexical.version == version:
+                return self._lexical
+            cached = LexicalIndex.load(self.lexical_dir)
+            if cached is None or cached.version != version:
+                cached = self._build_lexical(version)
+                cached.save(self.lexical_dir)
+            self._lexical = cached
+            return cached
+
+    def _build_lexical(self, version: str) -> LexicalIndex:
+        ids: list[str] = []
+        texts: list[str] = []
+        published: list[int] = []
+        sources: list[str] = []
+        for page in self._scan(["documents", "metadatas"]):
+            for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
+                chunk = chunk_from_record(chunk_id, text, meta)
+                ids.append(chunk_id)
+                texts.append(chunk.embed_text)
+                published.append(int(meta.get("published") or 0))
+                sources.append(meta.get("source", ""))
+        return LexicalIndex.build(version, ids, texts, published, sources)
