@@ -1,0 +1,247 @@
+"""Markup to plain text for the readers: Markdown (with front matter) and HTML pages."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+
+# --- Markdown -----------------------------------------------------------------------------
+
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_ATX_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
+_SETEXT_UNDERLINE = re.compile(r"^\s{0,3}(=+|-+)\s*$")
+_RULE = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+_QUOTE_MARKER = re.compile(r"^\s*(?:>\s?)+")
+_REFERENCE_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s+\S+")
+_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_INLINE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # image -> alt text
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # link -> link text
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # reference link -> link text
+    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),  # autolink
+    (re.compile(r"`([^`]+)`"), r"\1"),  # inline code
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # strong
+    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),  # *emphasis*
+    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),  # _emphasis_, not snake_case
+    (re.compile(r"~~(.+?)~~"), r"\1"),  # strikethrough
+    (re.compile(r"</?[A-Za-z][^>]*>"), ""),  # inline HTML tags
+    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])"), r"\1"),  # backslash escapes
+)
+
+
+def split_front_matter(markdown: str) -> tuple[dict[str, Any], str]:
+    """YAML front matter (``---`` ... ``---``) as a dict, and the Markdown after it."""
+    found = _FRONT_MATTER.match(markdown)
+    if not found:
+        return {}, markdown
+    fields: Any = None
+    try:
+        import yaml
+
+        fields = yaml.safe_load(found.group(1))
+    except Exception:  # malformed YAML or no PyYAML: fall back to plain "key: value" lines
+        fields = None
+    if not isinstance(fields, dict):
+        pairs = (line.split(":", 1) for line in found.group(1).splitlines() if ":" in line)
+        fields = {key.strip(): value.strip().strip("\"'") for key, value in pairs}
+    return {str(k).lower(): v for k, v in fields.items()}, markdown[found.end() :]
+
+
+def markdown_to_text(markdown: str) -> tuple[str, str]:
+    """(title, text): the first level-1 heading, and the Markdown with its syntax removed.
+
+    Headings become paragraphs of their own; list items stay one per line."""
+    title = ""
+    out: list[str] = []
+    lines = markdown.splitlines()
+    in_fence = False
+    for number, line in enumerate(lines):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            out.append("")
+            continue
+        if in_fence:
+            out.append(line)
+            continue
+        if _SETEXT_UNDERLINE.match(line) and out and out[-1].strip() and number > 0 and lines[number - 1].strip():
+            # "Title\n=====": the previous line was a heading
+            heading = out.pop()
+            if line.strip().startswith("=") and not title:
+                title = heading
+            else:
+                out.extend(["", heading, ""])
+            continue
+        if _RULE.match(line) or _REFERENCE_DEFINITION.match(line) or _TABLE_SEPARATOR.match(line):
+            out.append("")
+            continue
+        heading = _ATX_HEADING.match(line)
+        if heading:
+            text = _strip_inline(heading.group(2))
+            if len(heading.group(1)) == 1 and not title:
+                title = text  # the document's title: kept out of the body
+            else:
+                out.extend(["", text, ""])
+            continue
+        line = _LIST_MARKER.sub("", _QUOTE_MARKER.sub("", line))
+        if line.strip().startswith("|") and line.strip().endswith("|"):
+            line = line.strip().strip("|")
+        out.append(_strip_inline(line))
+    return title, "\n".join(out)
+
+
+def _strip_inline(text: str) -> str:
+    for pattern, replacement in _INLINE_RULES:
+        text = pattern.sub(replacement, text)
+    return html.unescape(text)
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HtmlPage:
+    text: str
+    title: str = ""
+    date: str = ""
+    site_name: str = ""
+    url: str = ""
+    language: str = ""
+
+
+# Meta tags that carry a publication date, most specific first.
+_DATE_META = (
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "publishdate",
+    "publish-date",
+    "pubdate",
+    "publication_date",
+    "dc.date.issued",
+    "dcterms.date",
+    "dc.date",
+    "date",
+    "sailthru.date",
+    "citation_publication_date",
+)
+# Elements that are never main text.
+_SKIP = frozenset("script style noscript template svg nav header footer aside form button select iframe head".split())
+_BLOCK = frozenset(
+    "p div section article main li ul ol dl dt dd table tr h1 h2 h3 h4 h5 h6 blockquote pre figure figcaption "
+    "address hr".split()
+)
+_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+
+
+def html_to_text(page: str) -> HtmlPage:
+    """Main text by trafilatura (navigation, boilerplate and scripts removed), falling back to a
+    plain extractor when trafilatura finds nothing; title and date from the head's meta tags."""
+    parser = _PageParser()
+    try:
+        parser.feed(page)
+        parser.close()
+    except Exception:  # HTMLParser is lenient; keep whatever it gathered before giving up
+        pass
+    title = parser.meta.get("og:title") or parser.title or parser.first_h1
+    text = _trafilatura_text(page) or parser.text()
+    first, _, rest = text.strip().partition("\n\n")
+    if title and first.strip() == " ".join(title.split()) and rest:
+        text = rest  # the headline repeats the title; it travels with every chunk anyway
+    return HtmlPage(
+        text=text,
+        title=title,
+        date=next((parser.meta[key] for key in _DATE_META if parser.meta.get(key)), "") or parser.time,
+        site_name=parser.meta.get("og:site_name", "") or parser.meta.get("application-name", ""),
+        url=parser.canonical or parser.meta.get("og:url", ""),
+        language=parser.language.split("-")[0].lower(),
+    )
+
+
+def _trafilatura_text(page: str) -> str:
+    try:
+        import trafilatura
+    except ImportError:
+        return ""
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)  # it warns about every short page
+    try:
+        text = trafilatura.extract(page, include_comments=False, include_tables=True, deduplicate=False)
+    except Exception:
+        return ""
+    # trafilatura puts one paragraph per line; our paragraphs are separated by a blank line
+    return "\n\n".join(line for line in (text or "").splitlines() if line.strip())
+
+
+class _PageParser(HTMLParser):
+    """One pass over a page: head metadata, and the visible text outside navigation and boilerplate."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.meta: dict[str, str] = {}
+        self.title = ""
+        self.first_h1 = ""
+        self.canonical = ""
+        self.language = ""
+        self.time = ""
+        self._parts: list[str] = []
+        self._skip_depth = 0
+        self._open: list[str] = []
+        self._capture: str | None = None  # "title" or "h1" while inside one
+        self._captured: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name.lower(): value or "" for name, value in attrs}
+        if tag == "html" and values.get("lang"):
+            self.language = values["lang"]
+        elif tag == "meta":
+            key = (values.get("property") or values.get("name") or values.get("itemprop") or "").lower()
+            if key and values.get("content") and key not in self.meta:
+                self.meta[key] = " ".join(values["content"].split())
+        elif tag == "link" and "canonical" in values.get("rel", "").lower().split():
+            self.canonical = values.get("href", "")
+        elif tag == "time" and values.get("datetime") and not self.time:
+            self.time = values["datetime"]
+        if tag in ("title", "h1") and self._capture is None:
+            self._capture, self._captured = tag, []
+        if tag in _VOID:
+            if tag in ("br", "hr") and not self._skip_depth:
+                self._parts.append("\n" if tag == "br" else "\n\n")
+            return
+        self._open.append(tag)
+        if tag in _SKIP:
+            self._skip_depth += 1
+        elif tag in _BLOCK and not self._skip_depth:
+            self._parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._capture:
+            captured = " ".join("".join(self._captured).split())
+            if tag == "title" and not self.title:
+                self.title = captured
+            elif tag == "h1" and not self.first_h1:
+                self.first_h1 = captured
+            self._capture = None
+        if tag not in self._open:
+            return  # a stray end tag
+        while self._open:  # close everything left open inside it (unclosed <p>, <li>)
+            closed = self._open.pop()
+            if closed in _SKIP:
+                self._skip_depth -= 1
+            if closed == tag:
+                break
+        if tag in _BLOCK and not self._skip_depth:
+            self._parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._capture is not None:
+            self._captured.append(data)
+        if not self._skip_depth:
+            self._parts.append(data)
+
+    def text(self) -> str:
+        return "".join(self._parts)
