@@ -1,0 +1,256 @@
+"""The Gradio app: layout and event wiring only. Rendering is in render.py, uploads in upload.py.
+
+`build_app(services)` returns the Blocks (tests mount it themselves); `launch(...)` is what `rag serve`
+calls. Named API endpoints (for gradio_client): /ask (the chat turn, streamed), /answer (the Answer as
+JSON), /ingest (upload files), /corpus_stats, /search_titles.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import rag  # noqa: F401  (environment defaults before gradio/numpy load)
+import gradio as gr
+
+from rag.settings import Settings
+from ui import chat, corpus, render
+from ui.assets import CSS, HEAD
+from ui.upload import UPLOAD_SUFFIXES, stage_uploads
+
+log = logging.getLogger(__name__)
+
+EXAMPLE_QUESTIONS = [
+    "What did Albania propose?",
+    "What did Kazakhstan and Albania agree on?",
+    "What did the State Department say about Greenland?",
+]
+GENERATORS = ["extractive", "local", "openai"]
+RESULT_HEADERS = ["file", "status", "documents", "passages", "problems"]
+
+
+def generator_choices(services) -> list[str]:
+    """The backends the answer service offers, when it says so; else the ones settings know."""
+    names = list(GENERATORS)
+    default = services.settings.generator.backend
+    return names if default in names else [default, *names]
+
+
+def build_app(services) -> gr.Blocks:
+    settings: Settings = services.settings
+    max_mb = settings.ui.max_upload_mb
+
+    # -- handlers (closures over services) ---------------------------------------------------
+    def ask(question, turns, date_from, date_to, sources, top_k, generator):
+        question = (question or "").strip()
+        if not question:
+            raise gr.Error("Type a question first")
+        filters = chat.make_filters(date_from, date_to, sources)
+        k = int(top_k) if top_k else None
+        for messages, panel, new_turns in chat.stream_turn(services, question, turns, filters, k, generator):
+            yield messages, panel, new_turns, ""
+
+    def answer_json(
+        question: str, date_from: str = "", date_to: str = "", sources: list[str] | None = None,
+        top_k: int = 0, generator: str = "",
+    ) -> dict:
+        """Answer one question (no chat history); returns the checked Answer as JSON."""
+        filters = chat.make_filters(date_from, date_to, sources or [])
+        answer = services.answers.ask(question, filters=filters, top_k=top_k or None, generator=generator or None)
+        return answer.to_dict()
+
+    def example(evt: gr.SelectData):
+        value = evt.value
+        return value.get("text", "") if isinstance(value, dict) else str(value)
+
+    def ingest(files, progress=gr.Progress()):
+        if not files:
+            raise gr.Error("Choose one or more files (or a zip) to upload first")
+        paths = [f if isinstance(f, str) else getattr(f, "path", None) or f.name for f in files]
+        staged = stage_uploads(paths, Path(settings.data_dir) / "uploads", max_mb << 20)
+        rows = [[r.path, r.status, 0, 0, "; ".join(r.errors)] for r in staged.rejected]
+        written = 0
+        if staged.files:
+            progress(0, desc="reading files")
+
+            def on_progress(done: int, total: int, message: str) -> None:
+                progress(done / total if total else 0.0, desc=message)
+
+            report = services.ingest.ingest(staged.files, progress=on_progress)
+            written = report.chunks_written
+            for result in report.files:
+                shown = _relative(result.path, staged.folder)
+                rows.append([shown, result.status, result.documents, result.chunks, "; ".join(result.errors)])
+        else:
+            _remove_if_empty(staged.folder)
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row[1]] = counts.get(row[1], 0) + 1
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing uploaded"
+        summary = f"**{summary}**; {written} passages written."
+        table = rows or [["", "", 0, 0, ""]]
+        return (table, summary, gr.update(choices=services.store.sources()), *corpus.corpus_view(services.store))
+
+    def refresh(query: str = ""):
+        return (gr.update(choices=services.store.sources()), *corpus.corpus_view(services.store, query))
+
+    def search_titles(query: str) -> str:
+        return render.documents_table_html(corpus.search_titles(services.store, query))
+
+    def corpus_stats() -> dict:
+        """Counts of releases and passages, by source and by month."""
+        return services.store.stats()
+
+    def clear():
+        return [], render.sources_panel_html([]), [], ""
+
+    # -- layout ------------------------------------------------------------------------------
+    with gr.Blocks(title="Press releases: cited answers", fill_width=True) as demo:
+        turns = gr.State([])
+        gr.Markdown(
+            "## Diplomatic press releases: cited answers\n"
+            "Every sentence cites the passage that supports it; what the releases don't support is marked."
+        )
+        with gr.Tabs():
+            with gr.Tab("Ask", id="ask"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(
+                            elem_id="chat",
+                            label="Chat",
+                            height=560,
+                            render_markdown=False,  # messages are HTML built (and escaped) by ui.render
+                            sanitize_html=True,
+                            examples=[{"text": q} for q in EXAMPLE_QUESTIONS],
+                            placeholder="**Ask about the releases.** Answers cite their passages; "
+                            "click a marker like [1] to see it highlighted.",
+                            feedback_options=None,
+                            buttons=["copy"],
+                        )
+                        with gr.Row():
+                            question = gr.Textbox(
+                                elem_id="question", show_label=False, scale=6, lines=1, max_lines=4,
+                                placeholder="Ask a question, e.g. What did Albania propose?",
+                            )
+                            ask_button = gr.Button("Ask", variant="primary", elem_id="ask-button", scale=1)
+                            clear_button = gr.Button("New chat", elem_id="clear-button", scale=1)
+                        with gr.Accordion("Filters and generator", open=True):
+                            with gr.Row():
+                                date_from = gr.DateTime(
+                                    label="From", include_time=False, type="string", elem_id="date-from"
+                                )
+                                date_to = gr.DateTime(label="To", include_time=False, type="string", elem_id="date-to")
+                                source_filter = gr.Dropdown(
+                                    label="Source (ministry)", multiselect=True, choices=[], elem_id="source-filter"
+                                )
+                            with gr.Row():
+                                top_k = gr.Slider(
+                                    1, 20, step=1, value=settings.retrieval.top_k, label="Passages to retrieve",
+                                    elem_id="top-k",
+                                )
+                                generator = gr.Dropdown(
+                                    label="Generator (who writes the answer)", choices=generator_choices(services),
+                                    value=settings.generator.backend, elem_id="generator",
+                                )
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Sources")
+                        sources_panel = gr.HTML(render.sources_panel_html([]), elem_id="sources-panel")
+            with gr.Tab("Upload", id="upload"):
+                gr.Markdown(
+                    f"Upload releases ({', '.join(sorted(UPLOAD_SUFFIXES))}), up to {max_mb} MB each; "
+                    "a zip is unpacked and its supported files ingested. Unchanged files are skipped."
+                )
+                files = gr.File(
+                    label="Releases", file_count="multiple", file_types=sorted(UPLOAD_SUFFIXES), elem_id="upload-files"
+                )
+                ingest_button = gr.Button("Ingest", variant="primary", elem_id="ingest-button")
+                ingest_summary = gr.Markdown(elem_id="ingest-summary")
+                ingest_result = gr.Dataframe(
+                    headers=RESULT_HEADERS, datatype=["str", "str", "number", "number", "str"],
+                    interactive=False, wrap=True, elem_id="ingest-result", label="Per-file result",
+                )
+            with gr.Tab("Corpus", id="corpus"):
+                corpus_summary = gr.HTML(elem_id="corpus-summary")
+                with gr.Row():
+                    month_plot = gr.BarPlot(x="month", y="releases", title="Releases by month", x_label_angle=-45, y_lim=[0, None],
+                                            elem_id="by-month")
+                    source_plot = gr.BarPlot(x="source", y="releases", title="Releases by source", y_lim=[0, None],
+                                              elem_id="by-source")
+                title_search = gr.Textbox(label="Search titles", placeholder="words in the title", elem_id="title-search")
+                documents_table = gr.HTML(elem_id="documents-table")
+
+        # -- events --------------------------------------------------------------------------
+        chat_inputs = [question, turns, date_from, date_to, source_filter, top_k, generator]
+        chat_outputs = [chatbot, sources_panel, turns, question]
+        question.submit(ask, chat_inputs, chat_outputs, api_name="ask")
+        ask_button.click(ask, chat_inputs, chat_outputs, api_visibility="private")
+        chatbot.example_select(example, None, [question], api_visibility="private").then(
+            ask, chat_inputs, chat_outputs, api_visibility="private"
+        )
+        clear_button.click(clear, None, chat_outputs, api_visibility="private")
+        corpus_outputs = [corpus_summary, month_plot, source_plot, documents_table]
+        ingest_button.click(
+            ingest, [files], [ingest_result, ingest_summary, source_filter, *corpus_outputs],
+            api_name="ingest", concurrency_limit=1,
+        )
+        title_search.submit(search_titles, [title_search], [documents_table], api_name="search_titles")
+        title_search.change(search_titles, [title_search], [documents_table], api_visibility="private")
+        demo.load(refresh, [title_search], [source_filter, *corpus_outputs], api_visibility="private")
+        gr.api(answer_json, api_name="answer")
+        gr.api(corpus_stats, api_name="corpus_stats")
+    return demo
+
+
+def launch_options(settings: Settings) -> dict[str, Any]:
+    """What Blocks.launch needs besides host/port/auth (gradio 6 takes css and head at launch)."""
+    return {"css": CSS, "head": HEAD, "max_file_size": f"{settings.ui.max_upload_mb}mb", "show_error": True}
+
+
+def resolve_auth(settings: Settings, auth: tuple[str, str] | None) -> tuple[str, str] | None:
+    if auth:
+        return auth
+    if settings.ui.auth_user:
+        if not settings.ui.auth_password:
+            raise ValueError("settings.ui.auth_user is set but ui.auth_password is empty; set both or neither")
+        return (settings.ui.auth_user, settings.ui.auth_password)
+    return None
+
+
+def launch(
+    services,
+    host: str | None = None,
+    port: int | None = None,
+    auth: tuple[str, str] | None = None,
+    block: bool = True,
+):
+    """Serve the app on host:port (default settings.ui: 127.0.0.1:7860). block=False returns at once."""
+    settings: Settings = services.settings
+    credentials = resolve_auth(settings, auth)
+    # Load the model and open the store now, so the first question doesn't wait for them.
+    services.store.count()
+    services.embedder.embed_query("warm up")
+    demo = build_app(services)
+    demo.queue(default_concurrency_limit=2)
+    demo.launch(
+        server_name=host or settings.ui.host,
+        server_port=settings.ui.port if port is None else port,
+        auth=credentials,
+        prevent_thread_lock=not block,
+        **launch_options(settings),
+    )
+    return demo
+
+
+def _relative(path: str, folder: Path) -> str:
+    try:
+        return str(Path(path).relative_to(folder))
+    except ValueError:
+        return Path(path).name
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass

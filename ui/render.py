@@ -1,0 +1,227 @@
+"""HTML for the chat answer, the sources panel and the corpus tables.
+
+Every string that comes from the corpus or the user (titles, quotes, passages, sources, paths, URLs,
+questions) goes through ``html.escape`` here, and nowhere else builds HTML: a release that contains
+``<script>`` shows as text. Links are emitted only for http(s) URLs.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from urllib.parse import urlparse
+
+from rag.types import Answer, Citation
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def esc(value: object) -> str:
+    return escape(str(value if value is not None else ""), quote=True)
+
+
+def safe_url(url: str) -> str:
+    """The URL if it is http(s) with a host, else "" (no javascript:, data:, or relative links)."""
+    url = (url or "").strip()
+    try:
+        parsed = urlparse(url)
+    except ValueError:
+        return ""
+    return url if parsed.scheme in ("http", "https") and parsed.netloc else ""
+
+
+def source_anchor(turn: int, key: str) -> str:
+    """The id of a cited passage in the sources panel; markers in turn `turn` link to it."""
+    safe_key = re.sub(r"[^A-Za-z0-9_-]", "_", str(key))
+    return f"src-{turn}-{safe_key}"
+
+
+# -- the chat message -----------------------------------------------------------------------
+def user_message_html(question: str) -> str:
+    return f'<div class="user-question">{esc(question)}</div>'
+
+
+def status_html(status: str, draft: str = "") -> str:
+    """What the assistant bubble shows while the answer streams: status line, then the draft so far."""
+    parts = []
+    if draft:
+        parts.append(f'<div class="answer-draft">{esc(draft)}</div>')
+    if status:
+        parts.append(f'<div class="answer-status">{esc(status)}</div>')
+    return '<div class="rag-answer streaming">' + "".join(parts) + "</div>"
+
+
+def error_html(message: str) -> str:
+    return f'<div class="rag-answer"><div class="answer-flag error">Could not answer: {esc(message)}</div></div>'
+
+
+def _with_markers(text: str, turn: int, keys: set[str]) -> str:
+    """Escape `text`, then turn each [n] whose n is a real citation into a clickable marker."""
+
+    def link(match: re.Match) -> str:
+        key = match.group(1)
+        if key not in keys:
+            return match.group(0)
+        anchor = source_anchor(turn, key)
+        return (
+            f'<a class="cite-marker" href="#{anchor}" data-target="{anchor}" '
+            f'title="Show source {key}">[{key}]</a>'
+        )
+
+    return _MARKER.sub(link, esc(text))
+
+
+def answer_html(answer: Answer, turn: int) -> str:
+    """The checked answer: flags for refusal / false premise, unsupported sentences marked, markers linked."""
+    keys = {c.key for c in answer.citations}
+    parts: list[str] = []
+    if answer.false_premise:
+        parts.append(
+            '<div class="answer-flag false-premise" role="alert"><strong>False premise.</strong> '
+            "The releases contradict an assumption in the question.</div>"
+        )
+    if answer.refused:
+        parts.append(
+            '<div class="answer-flag refused" role="status"><strong>The releases don\'t say.</strong> '
+            "No passage found supports an answer to this question.</div>"
+        )
+    if answer.sentences:
+        sentences = []
+        for sentence in answer.sentences:
+            body = _with_markers(sentence.text, turn, keys)
+            if sentence.supported:
+                sentences.append(f'<span class="answer-sentence supported">{body}</span>')
+            else:
+                sentences.append(
+                    '<span class="answer-sentence unsupported" title="Not supported by the cited passages">'
+                    f'{body}<span class="unsupported-badge">unsupported</span></span>'
+                )
+        parts.append('<p class="answer-text">' + " ".join(sentences) + "</p>")
+    elif answer.text.strip():
+        parts.append(f'<p class="answer-text">{_with_markers(answer.text.strip(), turn, keys)}</p>')
+    n_unsupported = sum(1 for s in answer.sentences if not s.supported)
+    meta = [f'answered by <span class="generator-name">{esc(answer.generator or "?")}</span>']
+    meta.append(f"{len(answer.citations)} source{'s' if len(answer.citations) != 1 else ''} cited")
+    if n_unsupported:
+        meta.append(f'<span class="unsupported-count">{n_unsupported} sentence(s) not supported</span>')
+    parts.append('<div class="answer-meta">' + " · ".join(meta) + "</div>")
+    classes = ["rag-answer"]
+    if answer.refused:
+        classes.append("is-refused")
+    if answer.false_premise:
+        classes.append("is-false-premise")
+    return f'<div class="{" ".join(classes)}" data-turn="{turn}">' + "".join(parts) + "</div>"
+
+
+# -- the sources panel ----------------------------------------------------------------------
+def _highlighted_passage(cite: Citation) -> str:
+    """The passage with the supporting span in a <mark>; falls back to searching for the quote."""
+    passage = cite.passage_text or ""
+    start, end = cite.start - cite.passage_start, cite.end - cite.passage_start
+    if not (0 <= start < end <= len(passage)) or (cite.quote and passage[start:end] != cite.quote):
+        found = passage.find(cite.quote) if cite.quote else -1
+        start, end = (found, found + len(cite.quote)) if found >= 0 else (-1, -1)
+    if start < 0:
+        quote = f'<mark class="support-span">{esc(cite.quote)}</mark>' if cite.quote else ""
+        context = f'<span class="passage-context">{esc(passage)}</span>' if passage else ""
+        return f'<p class="passage">{quote}{" " if quote and context else ""}{context}</p>'
+    return (
+        '<p class="passage">'
+        f"{esc(passage[:start])}"
+        f'<mark class="support-span">{esc(passage[start:end])}</mark>'
+        f"{esc(passage[end:])}</p>"
+    )
+
+
+def citation_card(cite: Citation, turn: int) -> str:
+    url = safe_url(cite.url)
+    title = esc(cite.title or cite.path or cite.doc_id)
+    heading = (
+        f'<a class="source-title" href="{esc(url)}" target="_blank" rel="noopener noreferrer">{title}</a>'
+        if url
+        else f'<span class="source-title">{title}</span>'
+    )
+    meta = [
+        f'<span class="source-date">{esc(cite.published.isoformat()) if cite.published else "undated"}</span>',
+        f'<span class="source-org">{esc(cite.source or "unknown source")}</span>',
+    ]
+    if not url and cite.path:
+        meta.append(f'<span class="source-path">{esc(cite.path)}</span>')
+    return (
+        f'<article class="source-card" id="{source_anchor(turn, cite.key)}" data-key="{esc(cite.key)}">'
+        f'<header><span class="source-key">[{esc(cite.key)}]</span> {heading}</header>'
+        f'<div class="source-meta">{" · ".join(meta)}</div>'
+        f"{_highlighted_passage(cite)}"
+        "</article>"
+    )
+
+
+def sources_group_html(answer: Answer, turn: int) -> str:
+    """One answer's sources: a card per citation, then the passages retrieved but not cited."""
+    cards = "".join(citation_card(c, turn) for c in answer.citations)
+    if not cards:
+        cards = '<p class="no-sources">No passage is cited for this answer.</p>'
+    cited = {c.chunk_id for c in answer.citations}
+    others = [p for p in answer.passages if p.chunk.chunk_id not in cited]
+    extra = ""
+    if others:
+        items = "".join(
+            f'<li><span class="source-title">{esc(p.chunk.title)}</span> '
+            f'<span class="source-date">{esc(p.chunk.published.isoformat()) if p.chunk.published else "undated"}</span>'
+            f'<p class="passage">{esc(p.chunk.text)}</p></li>'
+            for p in others
+        )
+        extra = (
+            f'<details class="uncited"><summary>{len(others)} more passage(s) retrieved, not cited</summary>'
+            f"<ol>{items}</ol></details>"
+        )
+    return (
+        f'<section class="source-group" id="turn-{turn}" data-turn="{turn}">'
+        f'<h4 class="source-question">{esc(answer.question)}</h4>{cards}{extra}</section>'
+    )
+
+
+def sources_panel_html(groups: list[str]) -> str:
+    """The whole panel, newest answer first (groups are kept oldest first)."""
+    if not groups:
+        return (
+            '<div id="sources-panel-body" class="sources-empty">'
+            "Ask a question: the passages that support each answer appear here, "
+            "with the supporting words highlighted.</div>"
+        )
+    return '<div id="sources-panel-body">' + "".join(reversed(groups)) + "</div>"
+
+
+# -- the corpus tab -------------------------------------------------------------------------
+def corpus_summary_html(stats: dict) -> str:
+    sources = "".join(
+        f"<li>{esc(name)}: <strong>{n}</strong></li>" for name, n in stats.get("by_source", {}).items()
+    )
+    return (
+        '<div class="corpus-summary">'
+        f'<span class="corpus-count"><strong id="n-documents">{stats.get("documents", 0)}</strong> releases</span> · '
+        f'<span class="corpus-count"><strong id="n-chunks">{stats.get("chunks", 0)}</strong> passages</span>'
+        f'<ul class="corpus-sources">{sources}</ul></div>'
+    )
+
+
+def documents_table_html(docs: list, limit: int = 200) -> str:
+    """The title search result: one row per release (DocInfo), newest first."""
+    if not docs:
+        return '<p class="no-documents">No release matches.</p>'
+    rows = []
+    for doc in docs[:limit]:
+        url = safe_url(doc.url)
+        title = esc(doc.title or doc.path or doc.doc_id)
+        cell = (
+            f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{title}</a>' if url else title
+        )
+        rows.append(
+            f'<tr class="doc-row"><td class="doc-date">{esc(doc.published.isoformat()) if doc.published else ""}</td>'
+            f'<td class="doc-title">{cell}</td><td>{esc(doc.source)}</td><td>{doc.n_chunks}</td></tr>'
+        )
+    more = f'<p class="doc-more">{len(docs) - limit} more not shown: refine the search.</p>' if len(docs) > limit else ""
+    return (
+        '<table class="documents"><thead><tr><th>Date</th><th>Title</th><th>Source</th><th>Passages</th></tr>'
+        f'</thead><tbody>{"".join(rows)}</tbody></table>{more}'
+    )

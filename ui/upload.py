@@ -1,0 +1,175 @@
+"""Uploaded files -> a folder under data_dir/uploads/ that the ingest pipeline can read.
+
+Checks type and size before anything is stored, and extracts zip archives safely: no absolute
+paths or `..` components, no links, a cap on member count and on the uncompressed total (a zip
+bomb's headers may lie, so the bytes are counted as they are written).
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+DOCUMENT_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl"})
+UPLOAD_SUFFIXES = DOCUMENT_SUFFIXES | {".zip"}
+MAX_ZIP_MEMBERS = 5000
+_COPY_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An upload (or zip member) refused before ingestion; shown in the result table as failed."""
+
+    path: str
+    problem: str
+    status: str = "failed"
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{self.path}: {self.problem}"]
+
+
+@dataclass
+class StagedUpload:
+    folder: Path  # data_dir/uploads/<timestamp>
+    files: list[Path] = field(default_factory=list)  # ready for the pipeline
+    rejected: list[Rejected] = field(default_factory=list)  # refused before ingestion, with why
+
+
+def document_suffixes() -> frozenset[str]:
+    """What the readers accept (falls back to the documented list if they can't be imported)."""
+    try:
+        from rag.ingest.readers import SUPPORTED_SUFFIXES
+    except ImportError:
+        return DOCUMENT_SUFFIXES
+    return frozenset(s for s in SUPPORTED_SUFFIXES if s in DOCUMENT_SUFFIXES) or DOCUMENT_SUFFIXES
+
+
+def stage_uploads(paths: list[Path | str], uploads_root: Path, max_bytes: int) -> StagedUpload:
+    """Copy accepted uploads (and the members of uploaded zips) into a fresh folder under uploads_root."""
+    folder = _fresh_folder(Path(uploads_root))
+    staged = StagedUpload(folder)
+    allowed = document_suffixes()
+    for raw in paths:
+        path = Path(raw)
+        name = path.name
+        suffix = path.suffix.lower()
+        if not path.is_file():
+            staged.rejected.append(_reject(name, "the uploaded file is missing"))
+        elif suffix not in allowed | {".zip"}:
+            staged.rejected.append(
+                _reject(name, f"type {suffix or '(none)'} is not accepted; use one of {', '.join(sorted(allowed | {'.zip'}))}")
+            )
+        elif path.stat().st_size > max_bytes:
+            staged.rejected.append(_reject(name, f"{_mb(path.stat().st_size)} is over the {_mb(max_bytes)} limit"))
+        elif suffix == ".zip":
+            _extract_zip(path, folder / _unique_name(folder, path.stem), max_bytes, allowed, staged)
+        else:
+            target = folder / _unique_name(folder, name)
+            shutil.copyfile(path, target)
+            staged.files.append(target)
+    return staged
+
+
+def _extract_zip(archive: Path, dest: Path, max_bytes: int, allowed: frozenset[str], staged: StagedUpload) -> None:
+    label = archive.name
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as error:
+        staged.rejected.append(_reject(label, f"not a readable zip archive ({error})"))
+        return
+    with zf:
+        members = [m for m in zf.infolist() if not m.is_dir()]
+        if len(members) > MAX_ZIP_MEMBERS:
+            staged.rejected.append(_reject(label, f"{len(members)} files, more than the {MAX_ZIP_MEMBERS} allowed"))
+            return
+        declared = sum(m.file_size for m in members)
+        if declared > max_bytes:
+            staged.rejected.append(_reject(label, f"unpacks to {_mb(declared)}, over the {_mb(max_bytes)} limit"))
+            return
+        budget = max_bytes
+        for member in members:
+            where = f"{label}/{member.filename}"
+            relative = _safe_member_path(member)
+            if relative is None:
+                staged.rejected.append(_reject(where, "unsafe path or link inside the zip; skipped"))
+                continue
+            if relative.name.startswith(".") or relative.parts[0] == "__MACOSX":
+                continue  # OS metadata, not a release
+            if relative.suffix.lower() not in allowed:
+                staged.rejected.append(_reject(where, f"type {relative.suffix or '(none)'} is not accepted; skipped"))
+                continue
+            target = dest.joinpath(*relative.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                budget -= _copy_limited(zf, member, target, budget)
+            except _TooLarge:
+                target.unlink(missing_ok=True)
+                staged.rejected.append(_reject(where, f"the archive unpacks to more than {_mb(max_bytes)}; stopped"))
+                return
+            except (zipfile.BadZipFile, OSError, RuntimeError) as error:  # RuntimeError: encrypted member
+                target.unlink(missing_ok=True)
+                staged.rejected.append(_reject(where, f"could not be extracted ({error})"))
+                continue
+            staged.files.append(target)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _copy_limited(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, budget: int) -> int:
+    written = 0
+    with zf.open(member) as source, open(target, "wb") as sink:
+        while block := source.read(_COPY_CHUNK):
+            written += len(block)
+            if written > budget:
+                raise _TooLarge
+            sink.write(block)
+    return written
+
+
+def _safe_member_path(member: zipfile.ZipInfo) -> PurePosixPath | None:
+    """The member's path if it stays inside the extraction folder and is a regular file, else None."""
+    mode = member.external_attr >> 16
+    if mode and (stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or mode & 0o170000 == 0)):
+        return None
+    name = member.filename.replace("\\", "/")
+    path = PurePosixPath(name)
+    if path.is_absolute() or not path.parts or any(p in ("..", "") for p in path.parts) or ":" in path.parts[0]:
+        return None
+    return path
+
+
+def _fresh_folder(root: Path) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        folder = root / (stamp if n == 0 else f"{stamp}-{n}")
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create an upload folder under {root}")
+
+
+def _unique_name(folder: Path, name: str) -> str:
+    """Two uploads with the same name in one batch must not overwrite each other."""
+    candidate, n = name, 1
+    stem, suffix = Path(name).stem, Path(name).suffix
+    while (folder / candidate).exists():
+        candidate = f"{stem}-{n}{suffix}"
+        n += 1
+    return candidate
+
+
+def _reject(name: str, problem: str) -> Rejected:
+    return Rejected(name, problem)
+
+
+def _mb(n_bytes: int) -> str:
+    return f"{n_bytes / (1 << 20):.1f} MB"
