@@ -32,7 +32,12 @@ RESULT_HEADERS = ["file", "status", "documents", "passages", "problems"]
 
 def generator_choices(services) -> list[str]:
     """The backends the answer service offers, when it says so; else the ones settings know."""
-    names = list(GENERATORS)
+    try:
+        from rag.answer.generators import BACKENDS
+
+        names = list(BACKENDS)
+    except ImportError:
+        names = list(GENERATORS)
     default = services.settings.generator.backend
     return names if default in names else [default, *names]
 
