@@ -1,0 +1,249 @@
+"""`rag bench beir PATH`: the product's retrieval stack on a BEIR dataset, tuned on train only.
+
+Same pieces as the product: the bundled MiniLM embedder (rag.embeddings, bf16), the bm25s
+index with the product's tokenizer and parameters (rag.lexical), and the product's fusion
+functions (rag.retrieval.fuse_minmax / fuse_rrf). Documents are indexed as "title\\ntext".
+
+Tuning never sees the test split: every fusion choice, weight and depth is picked by
+nDCG@10 on the queries of ``qrels/train.tsv``, then evaluated once on ``qrels/test.tsv``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import bm25s
+import ir_measures
+import numpy as np
+from ir_measures import R, nDCG
+
+from rag.evaluation.beir_data import BeirDataset, cached_vectors, doc_text, load_beir
+from rag.lexical import tokenize
+from rag.retrieval import fuse_minmax, fuse_rrf
+
+DEPTH = 1000  # hits kept per retriever; deep lists let fusion recover what one side ranks low
+MEASURES = {"nDCG@10": nDCG @ 10, "R@100": R @ 100}
+PUBLISHED = [  # from the dataset's README
+    ("BM25 (BEIR paper)", 0.665, None),
+    ("BM25 flat (Anserini)", 0.6789, 0.9253),
+    ("all-MiniLM-L6-v2 (MTEB)", "0.6451–0.674", None),
+]
+WEIGHT_GRID = [round(w, 2) for w in np.arange(0.0, 1.0001, 0.05)]
+RRF_K_GRID = [1, 5, 10, 20, 40, 60, 100]
+CANDIDATE_GRID = [100, 300, 1000]
+BM25_GRID = [(k1, b) for k1 in (0.6, 0.9, 1.2, 1.5) for b in (0.5, 0.75, 0.9)]
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """Exactly the knobs of settings.retrieval, plus the BM25 parameters of the lexical index."""
+
+    fusion: str = "minmax"  # "minmax" | "rrf"
+    dense_weight: float = 0.5
+    rrf_k: int = 60
+    candidates: int = 100
+    k1: float = 1.2
+    b: float = 0.75
+
+
+Ranked = dict[str, list[tuple[str, float]]]  # query id -> [(doc id, score)] best first
+
+
+def run_beir(path: Path | str, settings=None, modes=("lexical", "dense", "hybrid"), tune_on_train: bool = True,
+             out_dir: Path | str = Path("eval/reports")) -> dict:
+    """Evaluate lexical, dense and hybrid retrieval on the test queries; returns the results dict.
+
+    hybrid = the product's current settings.retrieval; "hybrid (tuned on train)" is added when
+    ``tune_on_train`` and the dataset has a train split. Writes report.md and results.json to
+    ``out_dir/beir-<dataset>/``.
+    """
+    from rag.settings import load_settings
+
+    settings = settings or load_settings()
+    started = time.perf_counter()
+    ds = load_beir(path)
+    test_q = ds.split_queries("test")
+    train_q = ds.split_queries("train") if tune_on_train and "train" in ds.qrels else {}
+    query_ids = list(test_q) + [q for q in train_q if q not in test_q]
+    texts = [ds.queries[q] for q in query_ids]
+
+    need_dense = any(m in ("dense", "hybrid") for m in modes)
+    need_lexical = any(m in ("lexical", "hybrid") for m in modes)
+    dense = dense_rankings(ds, query_ids, texts, settings) if need_dense else {}
+    lexical_cache: dict[tuple[float, float], Ranked] = {}
+
+    def lexical(k1: float, b: float) -> Ranked:
+        if (k1, b) not in lexical_cache:
+            lexical_cache[(k1, b)] = lexical_rankings(ds, query_ids, texts, k1, b)
+        return lexical_cache[(k1, b)]
+
+    base = FusionParams(settings.retrieval.fusion, settings.retrieval.dense_weight, settings.retrieval.rrf_k,
+                        settings.retrieval.candidates)
+    rows: list[dict] = []
+    if "lexical" in modes:
+        rows.append(_row("lexical (bm25s k1=1.2 b=0.75)", evaluate(lexical(1.2, 0.75), ds.qrels["test"], test_q)))
+    if "dense" in modes:
+        rows.append(_row("dense (MiniLM-L6 bf16)", evaluate(dense, ds.qrels["test"], test_q)))
+    tuned: dict | None = None
+    if "hybrid" in modes:
+        fused = fuse_all(dense, lexical(base.k1, base.b), base, test_q)
+        rows.append(_row(f"hybrid, product settings ({_describe(base)})", evaluate(fused, ds.qrels["test"], test_q)))
+        if train_q:
+            best, search = tune(dense, lexical, ds.qrels["train"], train_q)
+            fused = fuse_all(dense, lexical(best.k1, best.b), best, test_q)
+            rows.append(_row(f"hybrid, tuned on train ({_describe(best)})", evaluate(fused, ds.qrels["test"], test_q)))
+            tuned = {"params": asdict(best), "train_nDCG@10": search[0]["train_nDCG@10"], "top": search[:10]}
+    result = {
+        "dataset": str(Path(path)),
+        "fingerprint": ds.fingerprint,
+        "test_queries": len(test_q),
+        "train_queries": len(train_q),
+        "embedding": settings.embedding.model_dump(),
+        "rows": rows,
+        "tuned": tuned,
+        "published": PUBLISHED,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    write_beir_report(result, Path(out_dir) / f"beir-{Path(path).name}")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Rankings
+
+
+def dense_rankings(ds: BeirDataset, query_ids: list[str], texts: list[str], settings, depth: int = DEPTH) -> Ranked:
+    from rag.embeddings import get_embedder
+
+    embedder = get_embedder(settings)
+    emb = settings.embedding
+    tag = f"{emb.model.replace(':', '_').replace('/', '_')}-{emb.dtype}-{emb.max_tokens}"
+    corpus = cached_vectors(f"{ds.fingerprint}-corpus-{tag}", [doc_text(t, x) for t, x in zip(ds.titles, ds.texts)],
+                            embedder.encode)
+    queries = embedder.encode(texts)
+    scores = queries @ corpus.T
+    depth = min(depth, scores.shape[1])
+    top = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
+    ranked: Ranked = {}
+    for row, qid in enumerate(query_ids):
+        order = top[row][np.argsort(-scores[row, top[row]], kind="stable")]
+        ranked[qid] = [(ds.doc_ids[i], float(scores[row, i])) for i in order]
+    return ranked
+
+
+def lexical_rankings(ds: BeirDataset, query_ids: list[str], texts: list[str], k1: float = 1.2, b: float = 0.75,
+                     depth: int = DEPTH) -> Ranked:
+    """bm25s 'lucene' with the product's tokenizer (English stop words + Snowball stemmer)."""
+    index = bm25s.BM25(k1=k1, b=b, method="lucene")
+    index.index(tokenize([doc_text(t, x) for t, x in zip(ds.titles, ds.texts)]), show_progress=False)
+    ranked: Ranked = {}
+    for qid, tokens in zip(query_ids, tokenize(texts)):
+        tokens = [t for t in tokens if t in index.vocab_dict]
+        if not tokens:
+            ranked[qid] = []
+            continue
+        docs, scores = index.retrieve([tokens], k=min(depth, len(ds.doc_ids)), show_progress=False, n_threads=0)
+        ranked[qid] = [(ds.doc_ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
+    return ranked
+
+
+def fuse_all(dense: Ranked, lexical: Ranked, params: FusionParams, query_ids) -> Ranked:
+    """The product's fusion over the top ``candidates`` of each side, per query."""
+    fused: Ranked = {}
+    for qid in query_ids:
+        d = dict(dense.get(qid, [])[: params.candidates])
+        lx = dict(lexical.get(qid, [])[: params.candidates])
+        if params.fusion == "rrf":
+            scores = fuse_rrf(d, lx, params.rrf_k)
+        else:
+            scores = fuse_minmax(d, lx, params.dense_weight)
+        fused[qid] = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    return fused
+
+
+def evaluate(ranked: Ranked, qrels: dict, query_ids) -> dict[str, float]:
+    judged = {q: qrels[q] for q in query_ids if q in qrels}
+    run = {q: {doc: float(len(hits) - i) for i, (doc, _) in enumerate(hits[:1000])} or {"__none__": 0.0}
+           for q, hits in ((q, ranked.get(q, [])) for q in judged)}
+    values = ir_measures.calc_aggregate(list(MEASURES.values()), judged, run)
+    return {name: float(values[m]) for name, m in MEASURES.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Tuning (train split only)
+
+
+def tune(dense: Ranked, lexical, train_qrels: dict, train_q: dict) -> tuple[FusionParams, list[dict]]:
+    """Grid search on the train queries; returns the best params and the search sorted by train nDCG@10.
+
+    ``lexical`` is a function (k1, b) -> Ranked so BM25 variants are built only when tried.
+    """
+    trials: list[dict] = []
+
+    def trial(params: FusionParams) -> None:
+        fused = fuse_all(dense, lexical(params.k1, params.b), params, train_q)
+        score = evaluate(fused, train_qrels, train_q)["nDCG@10"]
+        trials.append({"params": asdict(params), "train_nDCG@10": round(score, 4)})
+
+    # stage 1: fusion method and its parameter at the product's BM25 parameters
+    for candidates, weight in itertools.product(CANDIDATE_GRID, WEIGHT_GRID):
+        trial(FusionParams("minmax", weight, 60, candidates))
+    for candidates, rrf_k in itertools.product(CANDIDATE_GRID, RRF_K_GRID):
+        trial(FusionParams("rrf", 0.5, rrf_k, candidates))
+    best = _best(trials)
+    # stage 2: BM25 k1/b around the best fusion, then the weight again at the best k1/b
+    for k1, b in BM25_GRID:
+        trial(FusionParams(best.fusion, best.dense_weight, best.rrf_k, best.candidates, k1, b))
+    best = _best(trials)
+    if best.fusion == "minmax":
+        for weight in WEIGHT_GRID:
+            trial(FusionParams("minmax", weight, best.rrf_k, best.candidates, best.k1, best.b))
+    trials.sort(key=lambda t: (-t["train_nDCG@10"], json.dumps(t["params"], sort_keys=True)))
+    return FusionParams(**trials[0]["params"]), trials
+
+
+def _best(trials: list[dict]) -> FusionParams:
+    top = max(trials, key=lambda t: (t["train_nDCG@10"], -json.dumps(t["params"], sort_keys=True).__len__()))
+    return FusionParams(**top["params"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def _describe(p: FusionParams) -> str:
+    method = f"min-max, dense_weight={p.dense_weight}" if p.fusion == "minmax" else f"RRF, rrf_k={p.rrf_k}"
+    return f"{method}, candidates={p.candidates}, bm25 k1={p.k1} b={p.b}"
+
+
+def _row(system: str, scores: dict[str, float]) -> dict:
+    return {"system": system, **{k: round(v, 4) for k, v in scores.items()}}
+
+
+def write_beir_report(result: dict, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(result, indent=2, default=str))
+    lines = [
+        f"# BEIR {Path(result['dataset']).name}: retrieval on {result['test_queries']} test queries",
+        "",
+        f"Date {result['date']}; corpus fingerprint `{result['fingerprint']}`; embedder "
+        f"`{result['embedding']['model']}` ({result['embedding']['dtype']}); "
+        f"tuned on {result['train_queries']} train queries only; {result['seconds']} s.",
+        "",
+        "| system | nDCG@10 | R@100 |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {r['system']} | {r['nDCG@10']:.4f} | {r['R@100']:.4f} |" for r in result["rows"]]
+    lines += [f"| *published:* {name} | {n} | {r if r is not None else '–'} |" for name, n, r in result["published"]]
+    if result.get("tuned"):
+        lines += ["", "## Tuned on train (best first)", "", "| params | train nDCG@10 |", "|---|---|"]
+        lines += [f"| {_describe(FusionParams(**t['params']))} | {t['train_nDCG@10']:.4f} |" for t in result["tuned"]["top"]]
+    report = folder / "report.md"
+    report.write_text("\n".join(lines) + "\n")
+    return report

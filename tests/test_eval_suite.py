@@ -1,0 +1,92 @@
+"""The shipped suite is valid against the demo corpus; bad suites fail with file:line errors."""
+
+import collections
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.evaluation.suite import (
+    QUESTION_TYPES,
+    SuiteError,
+    fact_present,
+    load_release_texts,
+    load_suite,
+    quote_in,
+    validate_suite,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_SUITE = ROOT / "eval" / "suites" / "demo.jsonl"
+KAZAKH = "2025-03-21-kazakhstan-albania-political-consultations.txt"
+
+
+@pytest.fixture(scope="module")
+def release_texts():
+    return load_release_texts([ROOT / "corpus"])
+
+
+def test_shipped_suite_is_valid_against_the_corpus(release_texts):
+    suite = load_suite(DEMO_SUITE)
+    assert validate_suite(suite, release_texts) == []
+
+
+def test_shipped_suite_covers_every_type_and_the_focus_regions():
+    suite = load_suite(DEMO_SUITE)
+    assert len(suite) >= 80
+    types = collections.Counter(q.type for q in suite.questions)
+    assert set(types) == set(QUESTION_TYPES)
+    assert types["unanswerable"] >= 10 and types["false-premise"] >= 8
+    releases = [s.release for q in suite.questions for s in q.supporting]
+    assert sum(r == KAZAKH for r in releases) >= 15
+    text = " ".join(q.question for q in suite.questions)
+    for place in ("Kazakh", "Uzbek", "Kyrgyz", "Tajik", "Turkmen", "Serbia", "Kosovo", "Bosnia", "Albania",
+                  "Montenegro", "North Macedonia"):
+        assert place in text, place
+
+
+def test_validator_reports_quotes_facts_and_releases_that_do_not_check_out(tmp_path, release_texts):
+    rows = [
+        {"id": "a", "type": "factoid", "question": "Who?", "required_facts": ["Nazarbayev"],
+         "supporting": [{"release": KAZAKH, "quotes": ["Roman Vassilenko headed nothing"]}]},
+        {"id": "b", "type": "multi-release", "question": "What?", "required_facts": ["Tirana"],
+         "supporting": [{"release": "https://example.org/missing/"}]},
+        {"id": "c", "type": "unanswerable", "question": "Why?", "required_facts": ["x"]},
+        {"id": "d", "type": "date", "question": "What happened?", "required_facts": ["Tirana"],
+         "supporting": [{"release": KAZAKH}]},
+    ]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    problems = "\n".join(validate_suite(load_suite(path), release_texts))
+    assert "bad.jsonl:1: a: quote 'Roman Vassilenko headed nothing' is not verbatim" in problems
+    assert "a: required fact 'Nazarbayev' is in none of its supporting releases" in problems
+    assert "bad.jsonl:2: b: multi-release questions need 2+" in problems
+    assert "b: release 'https://example.org/missing/' is not in the corpus" in problems
+    assert "bad.jsonl:3: c: unanswerable questions carry no" in problems
+    assert "bad.jsonl:4: d: date questions need a date filter" in problems
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("{not json", "bad.jsonl:2: not valid JSON"),
+        ('{"id": "x", "type": "trivia", "question": "q"}', "type 'trivia' is not one of"),
+        ('{"id": "ok", "type": "factoid", "question": "q"}', "duplicate id 'ok' (first on line 1)"),
+        ('{"id": "y", "type": "factoid", "question": "q", "filters": {"date_from": "March"}}', "not a YYYY-MM-DD"),
+        ('{"id": "y", "type": "factoid", "question": "q", "required_facts": ["re:("]}', "not a valid regex"),
+        ('{"id": "y", "type": "factoid", "question": "q", "colour": 1}', "unknown field(s) ['colour']"),
+    ],
+)
+def test_load_suite_names_file_and_line(tmp_path, line, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "ok", "type": "factoid", "question": "q"}\n' + line + "\n")
+    with pytest.raises(SuiteError, match=None) as err:
+        load_suite(path)
+    assert message in str(err.value)
+
+
+def test_matching_normalises_typography_and_case():
+    assert quote_in("Kazakhstan’s view", "KAZAKHSTAN'S   view of Albania")
+    assert fact_present("U.S.-Kazakhstan", "the U.S.–Kazakhstan agreement")
+    assert fact_present("re:Tadi[cć]", "Gordana Tadić")
+    assert not fact_present("Begaj", "President Rama")
