@@ -1,0 +1,141 @@
+"""Ingestion end to end on real files, the real embedding model and a real embedded Chroma."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import rag.ingest.pipeline as pipeline
+from rag.ingest.pipeline import IngestService
+from rag.store import ChunkStore
+
+REPO = Path(__file__).resolve().parent.parent
+KAZAKH = REPO / "corpus" / "2025-03-21-kazakhstan-albania-political-consultations.txt"
+ARCHIVE = REPO / "corpus" / "state_dept_press_releases_2021-2022.jsonl"
+
+
+def first_records(n: int) -> list[dict]:
+    with ARCHIVE.open(encoding="utf-8") as f:
+        return [json.loads(next(f)) for _ in range(n)]
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(KAZAKH, folder)
+    records = [r for r in first_records(12) if len(r["text"]) < 6000][:5]
+    (folder / "state.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def service(settings, embedder):
+    return IngestService(settings, ChunkStore(settings), embedder)
+
+
+def stored_texts(store: ChunkStore) -> list[str]:
+    return store.collection.get(include=["documents"])["documents"]
+
+
+def test_ingest_stores_documents_with_metadata_and_offsets(service, corpus):
+    report = service.ingest([corpus])
+    assert report.ok, report.failed
+    assert {f.status for f in report.files} == {"ingested"}
+    docs = {d.title: d for d in service.store.documents()}
+    assert len(docs) == 6
+    kazakh = next(d for d in docs.values() if d.source == "Kazakh MFA")
+    assert kazakh.published.isoformat() == "2025-03-21"
+    chunks = service.store.document_chunks(kazakh.doc_id)
+    body = "".join(c.text for c in chunks)
+    assert "Images | Kazakh MFA" not in body  # the scraped header line is metadata, not text
+    assert any("the Kazakh side proposed the establishment of an Intergovernmental Commission" in c.text
+               for c in chunks)
+    for before, after in zip(chunks, chunks[1:]):
+        assert before.end <= after.start
+    assert service.store.stats()["by_source"]["U.S. Department of State"] == 5
+
+
+def test_reingest_is_a_no_op_and_a_changed_file_replaces_its_chunks(service, corpus):
+    first = service.ingest([corpus])
+    again = service.ingest([corpus])
+    assert again.chunks_written == 0
+    assert {f.status for f in again.files} == {"unchanged"}
+    assert service.store.count() == first.chunks_written
+
+    edited = corpus / KAZAKH.name
+    edited.write_text(edited.read_text(encoding="utf-8").replace("Business Council", "Trade Council"),
+                      encoding="utf-8")
+    changed = service.ingest([corpus])
+    assert [f.status for f in changed.files if f.path.endswith(".txt")] == ["ingested"]
+    texts = " ".join(stored_texts(service.store))
+    assert "Trade Council" in texts and "Business Council" not in texts
+    assert service.store.count() == first.chunks_written  # replaced, not added
+
+
+def test_sync_removes_documents_whose_files_are_gone(service, corpus):
+    service.ingest([corpus])
+    (corpus / KAZAKH.name).unlink()
+    kept = service.ingest([corpus])
+    assert any(d.source == "Kazakh MFA" for d in service.store.documents())  # no --sync: kept
+    synced = service.ingest([corpus], sync=True)
+    assert synced.removed_documents == 1 and kept.removed_documents == 0
+    assert not any(d.source == "Kazakh MFA" for d in service.store.documents())
+    assert len(service.store.documents()) == 5
+
+
+def test_bad_files_are_reported_and_the_rest_goes_on(service, corpus, tmp_path):
+    service.ingest([corpus])
+    before = service.store.count()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empty.txt").write_text("")
+    (bad / "binary.txt").write_bytes(b"\x00\x01\x02\xff" * 100)
+    lines = (corpus / "state.jsonl").read_text().splitlines()
+    (bad / "broken.jsonl").write_text(lines[0] + "\n{not json\n")
+    (bad / "good.md").write_text("# Green corridor\n\nThe ministers agreed on a green energy corridor.\n")
+    report = service.ingest([bad, tmp_path / "missing.txt"])
+    status = {Path(f.path).name: f for f in report.files}
+    assert status["empty.txt"].status == "failed" and "empty.txt" in status["empty.txt"].errors[0]
+    assert status["binary.txt"].status == "failed" and "binary.txt" in status["binary.txt"].errors[0]
+    assert status["broken.jsonl"].status == "partial" and "line 2" in " ".join(status["broken.jsonl"].errors)
+    assert status["missing.txt"].status == "failed"
+    assert status["good.md"].status == "ingested"
+    assert not report.ok
+    assert service.store.count() > before  # good.md stored; nothing lost
+    assert "green energy corridor" in " ".join(stored_texts(service.store))
+
+
+def test_a_crash_mid_ingest_leaves_a_queryable_store_that_the_next_run_completes(
+    settings, embedder, corpus, monkeypatch
+):
+    reference = IngestService(settings.model_copy(update={"data_dir": settings.data_dir / "ref"}),
+                              None, embedder)
+    reference.store = ChunkStore(reference.settings)
+    expected = reference.ingest([corpus]).chunks_written
+
+    class CrashingEmbedder:
+        calls = 0
+
+        def __getattr__(self, name):
+            return getattr(embedder, name)
+
+        def encode(self, texts):
+            CrashingEmbedder.calls += 1
+            if CrashingEmbedder.calls == 3:
+                raise KeyboardInterrupt  # Ctrl-C in the middle of the third batch
+            return embedder.encode(texts)
+
+    monkeypatch.setattr(pipeline, "WRITE_BATCH", 3)
+    store = ChunkStore(settings)
+    with pytest.raises(KeyboardInterrupt):
+        IngestService(settings, store, CrashingEmbedder()).ingest([corpus])
+    assert 0 < store.count() < expected
+    assert store.lexical_search("Secretary", 3)  # answers queries from what was stored
+
+    resumed = IngestService(settings, ChunkStore(settings), embedder).ingest([corpus])
+    assert expected > 9  # the crash really came mid-way
+    assert resumed.chunks_written == expected - 6  # only what was missing: two batches of 3 were stored
+    assert store.count() == expected
+    assert all(s.is_complete(next(iter(s.n_chunks_by_hash))) for s in store.doc_states().values())
