@@ -53,11 +53,12 @@ def split_front_matter(markdown: str) -> tuple[dict[str, Any], str]:
     return {str(k).lower(): v for k, v in fields.items()}, markdown[found.end() :]
 
 
-def markdown_to_text(markdown: str) -> tuple[str, str]:
+def markdown_to_text(markdown: str, title_from_heading: bool = True) -> tuple[str, str]:
     """(title, text): the first level-1 heading, and the Markdown with its syntax removed.
 
-    Headings become paragraphs of their own; list items stay one per line."""
-    title = ""
+    Headings become paragraphs of their own; list items stay one per line. With
+    ``title_from_heading=False`` (the title is known already) every heading stays in the text."""
+    title = "" if title_from_heading else "(known)"
     out: list[str] = []
     lines = markdown.splitlines()
     in_fence = False
@@ -92,7 +93,7 @@ def markdown_to_text(markdown: str) -> tuple[str, str]:
         if line.strip().startswith("|") and line.strip().endswith("|"):
             line = line.strip().strip("|")
         out.append(_strip_inline(line))
-    return title, "\n".join(out)
+    return (title if title_from_heading else ""), "\n".join(out)
 
 
 def _strip_inline(text: str) -> str:

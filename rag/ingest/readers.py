@@ -138,7 +138,7 @@ def read_markdown(path: Path, data: bytes, field_map: FieldMap | None = None) ->
     """Markdown stripped to text; YAML front matter gives metadata, the first ``# heading`` the title."""
     raw, _ = decode_text(data)
     front, markdown = split_front_matter(raw)
-    heading, text = markdown_to_text(markdown)
+    heading, text = markdown_to_text(markdown, title_from_heading=not front.get("title"))
     published = parse_date(front.pop("date", None) or front.pop("published", None))
     return _file_result(
         path,

@@ -1,0 +1,356 @@
+"""Readers: every format, the demo corpus, and bad input of every kind."""
+
+import gzip
+import hashlib
+import json
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+import rag.ingest.markup as markup
+from rag.ingest.readers import SUPPORTED_SUFFIXES, ReadError, read_file
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+KAZAKH = REPO / "corpus" / "2025-03-21-kazakhstan-albania-political-consultations.txt"
+ARCHIVE = REPO / "corpus" / "state_dept_press_releases_2021-2022.jsonl"
+
+
+def only_document(path: Path, **kwargs):
+    result = read_file(path, **kwargs)
+    assert result.errors == [], [str(e) for e in result.errors]
+    assert len(result.documents) == 1
+    return result.documents[0]
+
+
+def only_error(path: Path) -> ReadError:
+    result = read_file(path)
+    assert result.documents == []
+    assert len(result.errors) == 1
+    return result.errors[0]
+
+
+def assert_normalised(text: str) -> None:
+    assert text == text.strip()
+    assert "\n\n\n" not in text
+    assert all(line == line.strip() for line in text.split("\n"))
+    assert "  " not in text
+
+
+# --- txt ----------------------------------------------------------------------------------
+
+
+def test_kazakh_release_header_becomes_metadata_not_text():
+    doc = only_document(KAZAKH)
+    assert doc.published == date(2025, 3, 21)
+    assert doc.source == "Kazakh MFA"
+    assert doc.title == "Kazakhstan Albania political consultations"
+    assert "Images" not in doc.text and "date 2025" not in doc.text
+    assert doc.text.startswith("The first round of political consultations")
+    assert_normalised(doc.text)
+    assert len(doc.text.split("\n\n")) == 9  # nine paragraphs, each once separated by one blank line
+    assert doc.language == "en"
+    assert doc.path == str(KAZAKH)
+    assert doc.doc_id == "file:" + hashlib.sha1(str(KAZAKH.resolve()).encode()).hexdigest()[:16]
+
+
+def test_scraped_header_is_generalised_and_file_name_gives_title():
+    doc = only_document(FIXTURES / "2024-05-02-kazakhstan-mongolia-consultations.txt")
+    assert (doc.published, doc.source) == (date(2024, 5, 2), "Kazakh MFA")
+    assert doc.title == "Kazakhstan Mongolia consultations"
+    assert doc.text.split("\n\n")[1] == "The sides discussed trade, transit and cooperation within the U.N. and the SCO."
+    assert_normalised(doc.text)
+
+
+def test_txt_header_fields_and_title_line(tmp_path):
+    doc = only_document(FIXTURES / "header-fields.txt")
+    assert doc.title == "Joint Statement on Arctic Cooperation"
+    assert doc.published == date(2022, 3, 4)
+    assert (doc.source, doc.url) == ("Nordic Council", "https://example.org/arctic")
+    assert doc.text == "The ministers met in Reykjavik.\nThey agreed to meet again next year."
+
+    titled = only_document(FIXTURES / "titled-release.txt")  # starts with a UTF-8 BOM
+    assert titled.title == "Foreign Minister Meets Albanian Counterpart"
+    assert titled.text == "The ministers met on Monday.\n\nThey signed a memorandum."
+    assert titled.published is None
+
+    undescriptive = tmp_path / "2023-01-05.txt"
+    undescriptive.write_text("The parties agreed to extend the agreement. Talks continue.", encoding="utf-8")
+    doc = only_document(undescriptive)
+    assert doc.title == "The parties agreed to extend the agreement."  # first sentence when the name says nothing
+    assert doc.published == date(2023, 1, 5)  # from the file name
+
+
+def test_latin1_file_is_read_as_cp1252():
+    doc = only_document(FIXTURES / "latin1-release.txt")
+    assert doc.title == "Communiqué de presse"
+    assert "rencontré son homologue à Zürich" in doc.text
+    assert doc.metadata["encoding"] == "cp1252"
+    assert doc.language == "fr"
+
+
+# --- md, html -----------------------------------------------------------------------------
+
+
+def test_markdown_front_matter_and_syntax_stripped():
+    doc = only_document(FIXTURES / "release.md")
+    assert doc.title == "Albania and Kazakhstan sign a road map"
+    assert (doc.published, doc.source, doc.url) == (date(2025, 4, 10), "Albanian MFA", "https://example.org/road-map")
+    assert doc.metadata["tags"] == ["albania", "kazakhstan"]
+    assert "The foreign ministers signed a road map for 2025-2026." in doc.text
+    assert "Next steps\n\nOpen a joint business council.\nHold the next round in Tirana." in doc.text
+    for syntax in ("#", "**", "](", "`", "~~", "> ", "- Open", "---"):
+        assert syntax not in doc.text
+    assert_normalised(doc.text)
+
+
+def test_markdown_first_heading_is_title():
+    doc = only_document(FIXTURES / "headline.md")
+    assert doc.title == "Statement on the Ceasefire"
+    assert doc.text == "The Department welcomes the ceasefire announced today.\n\nFurther details will follow."
+
+
+HTML_NOISE = ("Menu", "Header Banner", "Footer", "SHOULD-NOT-APPEAR", "sidebar", "font-family", "trackingCode")
+
+
+def test_html_main_text_title_and_date():
+    doc = only_document(FIXTURES / "release.html")
+    assert doc.title == "Readout of the Secretary’s Meeting with the Albanian Foreign Minister"
+    assert doc.published == date(2022, 6, 14)
+    assert (doc.source, doc.url) == ("Ministry of Foreign Affairs", "https://example.org/readout-albania")
+    assert doc.text.startswith("The Secretary met today with Albanian Foreign Minister Olta Xhaçka")
+    assert len(doc.text.split("\n\n")) == 3
+    assert not [noise for noise in HTML_NOISE if noise in doc.text]
+    assert_normalised(doc.text)
+
+
+def test_html_fallback_extractor_when_trafilatura_finds_nothing(monkeypatch):
+    monkeypatch.setattr(markup, "_trafilatura_text", lambda page: "")
+    doc = only_document(FIXTURES / "release.html")
+    assert doc.text.startswith("The Secretary met today")  # the repeated <h1> headline is dropped
+    assert "Western Balkans." in doc.text
+    assert not [noise for noise in HTML_NOISE if noise in doc.text]
+    assert len(doc.text.split("\n\n")) == 3
+
+
+# --- pdf, docx ----------------------------------------------------------------------------
+
+
+def make_pdf(page_contents: list[bytes], title: str | None = None) -> bytes:
+    """A minimal valid PDF: one content stream per page, Helvetica text."""
+    n_pages = len(page_contents)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(n_pages)) + b"] /Count %d >>" % n_pages,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    for i, content in enumerate(page_contents):
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
+                       b" /Contents %d 0 R >>" % (5 + 2 * i))
+        objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+    if title:
+        objects.append(b"<< /Title (" + title.encode("latin-1") + b") >>")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    info = b" /Info %d 0 R" % len(objects) if title else b""
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, info, xref)
+    return bytes(out)
+
+
+def text_page(*lines: str) -> bytes:
+    body = b" 0 -16 Td ".join(b"(" + line.encode("latin-1") + b") Tj" for line in lines)
+    return b"BT /F1 12 Tf 72 720 Td " + body + b" ET"
+
+
+def test_pdf_text_and_title(tmp_path):
+    path = tmp_path / "2022-02-01-readout.pdf"
+    path.write_bytes(make_pdf([text_page("The ministers met in Astana.", "They discussed transit."),
+                               text_page("A second page on energy.")], title="Readout of the Astana Meeting"))
+    doc = only_document(path)
+    assert doc.title == "Readout of the Astana Meeting"
+    assert doc.published == date(2022, 2, 1)
+    assert "The ministers met in Astana." in doc.text and "They discussed transit." in doc.text
+    assert doc.text.endswith("\n\nA second page on energy.")  # pages are paragraphs
+    assert_normalised(doc.text)
+
+
+def test_pdf_without_text_layer_and_broken_pdf_are_errors(tmp_path):
+    scanned = tmp_path / "scan.pdf"
+    scanned.write_bytes(make_pdf([b"0 0 m 200 200 l S"]))  # a drawn line, no text
+    assert only_error(scanned).problem == "no extractable text (scanned PDF?)"
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\nthis is not really a pdf\n")
+    error = only_error(broken)
+    assert error.path == str(broken) and "PDF" in error.problem
+
+
+def test_docx_paragraphs_tables_and_heading_title(tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Joint Communiqué of Kazakhstan and Albania", level=1)
+    document.add_paragraph("The parties agreed to establish a Business Council.")
+    document.add_paragraph("   ")
+    document.add_paragraph("They will meet again in Tirana.")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text = "Trade"
+    table.rows[0].cells[1].text = "USD 10 million"
+    path = tmp_path / "communique.docx"
+    document.save(path)
+    doc = only_document(path)
+    assert doc.title == "Joint Communiqué of Kazakhstan and Albania"
+    assert doc.text == ("The parties agreed to establish a Business Council.\n\nThey will meet again in Tirana."
+                        "\n\nTrade | USD 10 million")
+
+    document.core_properties.title = "Communiqué (properties title)"
+    document.save(path)
+    doc = only_document(path)
+    assert doc.title == "Communiqué (properties title)"
+    assert doc.text.startswith("Joint Communiqué of Kazakhstan and Albania\n\n")  # heading stays as text
+
+
+def test_docx_that_is_not_a_docx(tmp_path):
+    path = tmp_path / "fake.docx"
+    path.write_bytes(b"PK\x03\x04 not a real zip archive at all")
+    assert "not a readable .docx file" in only_error(path).problem
+
+
+# --- json, jsonl, jsonl.gz ----------------------------------------------------------------
+
+
+def test_json_records_with_aliases_and_record_errors():
+    result = read_file(FIXTURES / "releases.json")
+    assert [str(e) for e in result.errors] == [
+        f"{FIXTURES / 'releases.json'}: record 3: record has no text (looked for text, body, content, full_text, article)",
+        f"{FIXTURES / 'releases.json'}: record 4: expected a JSON object, got str",
+    ]
+    first, second = result.documents
+    assert first.title == "Ministers discuss transit corridor"
+    assert first.published == date(2023, 3, 14)  # RFC 2822 pubDate
+    assert (first.url, first.source) == ("https://example.org/transit", "Ministry of Transport")
+    assert first.text == "The ministers discussed the Middle Corridor.\n\nThey agreed to form a working group."
+    assert first.doc_id == "rec:" + hashlib.sha1(b"mfa-2023-001").hexdigest()[:16]
+    assert first.metadata["tags"] == ["transit"]
+    # no source field: the publisher is known from the URL; the author stays metadata
+    assert second.source == "U.S. Department of State"
+    assert second.metadata["author"] == "Ned Price, Department Spokesperson"
+
+
+def test_json_field_map_override(tmp_path):
+    path = tmp_path / "custom.json"
+    path.write_text(json.dumps([{"ref": "A-1", "heading": "Custom", "when": "2020-01-02", "article_text": "Body text.",
+                                 "agency": "Foreign Office", "speaker": "X"}]), encoding="utf-8")
+    doc = only_document(path, field_map={"id": "ref", "title": ["heading"], "published": "when", "text": "article_text",
+                                         "source": "speaker"})
+    assert (doc.title, doc.published, doc.text, doc.source) == ("Custom", date(2020, 1, 2), "Body text.", "X")
+    assert doc.doc_id == "rec:" + hashlib.sha1(b"A-1").hexdigest()[:16]
+    assert "unknown field 'body'" in only_error_with(path, field_map={"body": "x"}).problem
+
+
+def only_error_with(path: Path, **kwargs) -> ReadError:
+    result = read_file(path, **kwargs)
+    assert result.documents == [] and len(result.errors) == 1
+    return result.errors[0]
+
+
+def test_jsonl_bad_lines_are_errors_with_line_numbers_and_the_rest_is_read():
+    path = FIXTURES / "releases.jsonl"
+    result = read_file(path)
+    assert [(e.line, e.problem.split(":")[0]) for e in result.errors] == [
+        (2, "malformed JSON"), (3, "record has no text (looked for text, body, content, full_text, article)"),
+        (6, "duplicate record 'https")]
+    assert str(result.errors[0]).startswith(f"{path}, line 2: malformed JSON")
+    first, second = result.documents
+    assert first.source == second.source == "U.S. Department of State"
+    assert first.metadata["author"] == "Office of the Spokesperson"
+    assert first.metadata["categories"] == ["Albania", "Europe"]
+    assert first.published == date(2021, 6, 1)
+    assert first.path == str(path)
+    assert [d.doc_id for d in read_file(path).documents] == [first.doc_id, second.doc_id]  # stable
+
+
+def test_jsonl_gz_reads_like_jsonl(tmp_path):
+    packed = tmp_path / "releases.jsonl.gz"
+    packed.write_bytes(gzip.compress((FIXTURES / "releases.jsonl").read_bytes()))
+    plain = read_file(FIXTURES / "releases.jsonl")
+    result = read_file(packed)
+    assert [d.text for d in result.documents] == [d.text for d in plain.documents]
+    assert [e.line for e in result.errors] == [2, 3, 6]
+    broken = tmp_path / "broken.jsonl.gz"
+    broken.write_bytes(b"\x1f\x8b\x08\x00 definitely not deflate data")
+    assert "not a valid gzip file" in only_error(broken).problem
+
+
+def test_state_department_archive_out_of_the_box():
+    started = time.perf_counter()
+    result = read_file(ARCHIVE)
+    seconds = time.perf_counter() - started
+    assert result.errors == []
+    assert len(result.documents) == 2031
+    assert len({d.doc_id for d in result.documents}) == 2031
+    assert {d.source for d in result.documents} == {"U.S. Department of State"}
+    assert all(isinstance(d.published, date) and d.title and d.text and d.url for d in result.documents)
+    assert min(d.published for d in result.documents) == date(2021, 5, 20)
+    assert max(d.published for d in result.documents) == date(2022, 8, 3)
+    first = result.documents[0]
+    assert first.metadata["author"].startswith("Antony J. Blinken, Secretary of State")
+    assert "categories" in first.metadata
+    assert sum(d.language == "en" for d in result.documents) == 2031
+    assert seconds < 30, seconds  # about 2 s on an idle core
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("empty.txt", "empty file"),
+        ("blank.md", "empty file"),
+        ("binary.txt", "binary file (contains NUL bytes), not text"),
+        ("cp1251-russian.txt", "not valid UTF-8 text"),
+    ],
+)
+def test_bad_files_give_one_clear_error(name, problem):
+    error = only_error(FIXTURES / name)
+    assert error.problem == problem
+    assert str(error) == f"{FIXTURES / name}: {problem}"
+
+
+def test_binary_content_under_a_text_suffix_and_unsupported_or_missing_files(tmp_path):
+    for suffix in (".md", ".html", ".json", ".jsonl"):
+        path = tmp_path / f"image{suffix}"
+        path.write_bytes((FIXTURES / "binary.txt").read_bytes())
+        assert "binary file" in only_error(path).problem
+    odd = tmp_path / "slides.pptx"
+    odd.write_bytes(b"whatever")
+    assert only_error(odd).problem.startswith("unsupported file type '.pptx'; supported: ")
+    assert "cannot read file" in only_error(tmp_path / "missing.txt").problem
+    folder = tmp_path / "folder.txt"
+    folder.mkdir()
+    assert only_error(folder).problem == "is a directory, not a file"
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text('{"releases": [', encoding="utf-8")
+    assert only_error(bad_json).problem.startswith("malformed JSON: ")
+
+
+def test_supported_suffixes_and_stable_file_ids(tmp_path, monkeypatch):
+    assert {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl", ".jsonl.gz"} <= SUPPORTED_SUFFIXES
+    monkeypatch.chdir(FIXTURES)
+    relative = only_document(Path("headline.md"))
+    absolute = only_document(FIXTURES / "headline.md")
+    assert relative.doc_id == absolute.doc_id and relative.doc_id.startswith("file:")
+    assert relative.path == "headline.md"
+
+
+def test_read_error_str_names_file_and_line():
+    assert str(ReadError("a/b.jsonl", "malformed JSON", 7)) == "a/b.jsonl, line 7: malformed JSON"
+    assert str(ReadError("a/b.txt", "empty file")) == "a/b.txt: empty file"
