@@ -160,32 +160,15 @@ def _paragraph_cut(current: list[_Unit], incoming: int, max_tokens: int) -> int:
 
 
 def _rebalance_small(groups: list[list[_Unit]], min_tokens: int, max_tokens: int) -> list[list[_Unit]]:
-    """Merge a chunk under ``min_tokens`` into a neighbour when the two fit together; failing
-    that, move whole sentences into it from the chunk before, as long as both stay large enough."""
-    groups = [list(g) for g in groups]
-    index = 0
-    while index < len(groups) and len(groups) > 1:
-        size = _size(groups[index])
-        if size >= min_tokens:
-            index += 1
-            continue
-        fitting = [  # (neighbour size, neighbour index): the smaller neighbour takes it
-            (_size(groups[n]), n)
-            for n in (index - 1, index + 1)
-            if 0 <= n < len(groups) and _size(groups[n]) + size <= max_tokens
-        ]
-        if fitting:
-            _, neighbour = min(fitting)
-            small = groups.pop(index)
-            if neighbour < index:
-                groups[neighbour].extend(small)
-            else:
-                groups[index][:0] = small
-            index = min(neighbour, index)  # look at the merged chunk again
-            continue
-        if index > 0:
-            _borrow_from_previous(groups[index - 1], groups[index], min_tokens, max_tokens)
-        index += 1
+    """Fill a chunk under ``min_tokens`` with whole sentences from the end of the chunk before it,
+    as long as both stay at least ``min_tokens`` and within ``max_tokens``.
+
+    Merging the small chunk into a neighbour instead is never possible after greedy packing:
+    each chunk was closed because the next unit did not fit, so any two neighbours together
+    exceed ``max_tokens``."""
+    for previous, current in zip(groups, groups[1:]):
+        if _size(current) < min_tokens:
+            _borrow_from_previous(previous, current, min_tokens, max_tokens)
     return groups
 
 
