@@ -1,0 +1,121 @@
+"""Follow-up questions rewritten into standalone ones before retrieval, without a model.
+
+"and what about trade?" after "What did Kazakhstan and Albania discuss?" becomes
+"What did Kazakhstan and Albania discuss about trade?"; "when was that?" becomes
+"When did Kazakhstan and Albania discuss?"; "did they sign anything?" becomes
+"did Kazakhstan and Albania sign anything?". Earlier user turns are rewritten in order, so a
+chain of follow-ups keeps its topic. A question that names its own actors is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.answer import lexical
+
+_LEAD_RE = re.compile(r"^\s*(?:(?:and|also|but|so|ok|okay|then)\b[\s,]*)+", re.IGNORECASE)
+_ABOUT_RE = re.compile(r"^\s*(?:what|how)\s+(?:about|of|regarding|concerning)\s+(?P<topic>.+?)\s*[?.!]*\s*$", re.I)
+_WHEN_RE = re.compile(
+    r"^\s*(?:when|what date|on what date|which date|what day)\b(?:(?!\b[A-Z]).)*?\b(?:that|this|it|they|so)\b", re.I
+)
+_PREV_RE = re.compile(
+    r"^\s*(?P<wh>what|which|how|why|where|who|whom)(?:\s+\w+)??\s+(?P<aux>did|does|do|has|have|had|will|was|were|is|are)"
+    r"\s+(?P<subject>.+?)\s+(?P<verb>[a-z]+)(?P<rest>(?:\s+.*?)?)\s*[?.!]*\s*$",
+)
+_TOPIC_RE = re.compile(r"\b(?P<prep>about|on|regarding|concerning|over)\s+(?P<topic>[^?.,]+?)\s*[?.!]*\s*$", re.I)
+_PLURAL_PRONOUN_RE = re.compile(r"\b(they|them|their|theirs|both sides|both)\b", re.I)
+_SINGULAR_PERSON_RE = re.compile(r"\b(he|she|him|his|her)\b", re.I)
+_THING_PRONOUN_RE = re.compile(r"\b(that|this|it)\b", re.I)
+# A follow-up this short with no names of its own ("and trade?", "who led it?") borrows the previous topic.
+SHORT_FOLLOWUP_WORDS = 5
+
+
+def entities(question: str) -> list[str]:
+    """Capitalised names in the question, excluding question words capitalised by position."""
+    found = []
+    for match in re.finditer(r"[A-Z][\w’'.\-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w’'.\-]*)*", question):
+        name = match.group().strip()
+        if name.lower() in lexical.STOPWORDS or name.lower() in lexical.TITLE_WORDS:
+            continue
+        first = name.split()[0].lower()
+        if match.start() == 0 and first in lexical.STOPWORDS:
+            name = " ".join(name.split()[1:])
+            if not name:
+                continue
+        found.append(name)
+    return found
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def is_followup(question: str) -> bool:
+    q = question.strip()
+    if _LEAD_RE.match(q) or _ABOUT_RE.match(_LEAD_RE.sub("", q)):
+        return True
+    if entities(q):
+        return False
+    if _PLURAL_PRONOUN_RE.search(q) or _SINGULAR_PERSON_RE.search(q) or _THING_PRONOUN_RE.search(q):
+        return True
+    return len(lexical.words(q)) <= SHORT_FOLLOWUP_WORDS
+
+
+def rewrite_followup(question: str, history: Sequence[tuple[str, str]] = ()) -> str:
+    """The question as it would be asked without the conversation (unchanged if already standalone)."""
+    previous = None
+    for role, text in history:
+        if role == "user" and text.strip():
+            previous = _rewrite_one(text, previous) if previous else text.strip()
+    if previous is None:
+        return question.strip()
+    return _rewrite_one(question, previous)
+
+
+def _rewrite_one(question: str, previous: str) -> str:
+    q = question.strip()
+    if not is_followup(q):
+        return q
+    body = _LEAD_RE.sub("", q).strip() or q
+    prev = _PREV_RE.match(previous)
+    names = entities(previous)
+
+    if about := _ABOUT_RE.match(body):  # "what about trade?"
+        topic = about.group("topic")
+        old = _TOPIC_RE.search(previous)
+        if old:
+            return previous[: old.start("topic")] + topic + "?"
+        return previous.rstrip(" ?.!") + f" about {topic}?"
+    if _WHEN_RE.match(body) and prev:  # "when was that?"
+        return f"When {prev.group('aux')} {prev.group('subject')} {prev.group('verb')}{prev.group('rest')}?"
+    if names:
+        rewritten = _PLURAL_PRONOUN_RE.sub(lambda m: _plural(m, names), body)
+        people = [n for n in names if len(n.split()) >= 1]
+        if len(people) == 1:
+            rewritten = _SINGULAR_PERSON_RE.sub(lambda m: _person(m, people[0]), rewritten)
+        if rewritten != body:
+            return _capitalise(rewritten)
+        if not entities(body) and len(lexical.words(body)) > 1:
+            return body.rstrip(" ?.!") + f" ({_join(names)})?"
+    if len(lexical.words(body)) <= 2:  # "and trade?" -> previous question about that
+        topic = body.strip(" ?.!")
+        old = _TOPIC_RE.search(previous)
+        if old:
+            return previous[: old.start("topic")] + topic + "?"
+        return previous.rstrip(" ?.!") + f" about {topic}?"
+    return _capitalise(body)
+
+
+def _plural(match: re.Match, names: list[str]) -> str:
+    word = match.group().lower()
+    joined = _join(names)
+    return f"{joined}'s" if word in ("their", "theirs") else joined
+
+
+def _person(match: re.Match, name: str) -> str:
+    return f"{name}'s" if match.group().lower() in ("his",) else name
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]

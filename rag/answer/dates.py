@@ -1,0 +1,208 @@
+"""Dates in questions ("in March 2025", "latest", "last year") and in answers ("last September").
+
+`parse_date_intent` turns the time words of a question into Filters(date_from, date_to) or a
+request to prefer recent releases; relative expressions are read against `today`, which the
+service sets to the newest release in the store when it can (a corpus of 2021-22 releases
+asked about "last year" means 2021, not the calendar year of the machine).
+
+`annotate_relative_dates` resolves relative dates inside a quoted release sentence against
+that release's publication date: "last September" in a release of 2025-03-21 becomes
+"last September [September 2024]".
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from rag.answer.lexical import MONTH_NUMBER, MONTHS
+from rag.types import Filters
+
+_MONTH = r"(?P<{name}>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_YEAR = r"(?P<{name}>(?:19|20)\d\d)"
+# One point in time: "21 March 2025", "March 21, 2025", "March 2025", "2025-03-21", "2025".
+_POINT = (
+    r"(?:(?P<{p}d1>\d{{1,2}})(?:st|nd|rd|th)?\s+" + _MONTH.format(name="{p}m1") + r",?\s+" + _YEAR.format(name="{p}y1")
+    + r"|" + _MONTH.format(name="{p}m2") + r"\s+(?P<{p}d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+" + _YEAR.format(name="{p}y2")
+    + r"|" + _MONTH.format(name="{p}m3") + r",?\s+" + _YEAR.format(name="{p}y3")
+    + r"|(?P<{p}iso>(?:19|20)\d\d-\d\d(?:-\d\d)?)"
+    + r"|" + _YEAR.format(name="{p}y4") + r")"
+)
+_A, _B = _POINT.format(p="a"), _POINT.format(p="b")
+_RANGE_RE = re.compile(rf"\b(?:between|from)\s+{_A}\s+(?:and|to|until|till|-)\s+{_B}\b", re.IGNORECASE)
+_SINCE_RE = re.compile(rf"\b(?P<op>since|after|from|before|until|till|by|prior to)\s+{_A}\b", re.IGNORECASE)
+_IN_RE = re.compile(rf"\b(?:in|on|during|of|for)?\s*{_A}\b", re.IGNORECASE)
+_RECENT_RE = re.compile(r"\b(?:latest|most recent(?:ly)?|newest|recent(?:ly)?|last time|current(?:ly)?)\b", re.I)
+_RELATIVE_RE = re.compile(
+    r"\b(?P<which>last|this|past|previous|current)\s+(?:(?P<n>\d+|two|three|four|six|twelve)\s+)?"
+    r"(?P<unit>years?|months?|weeks?|days?)\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "six": 6, "twelve": 12}
+
+
+@dataclass(frozen=True)
+class DateIntent:
+    date_from: date | None = None
+    date_to: date | None = None
+    prefer_recent: bool = False  # "latest", "most recent": rank by publication date
+    phrase: str = ""  # the words that expressed it, e.g. "in March 2025"
+
+    @property
+    def empty(self) -> bool:
+        return self.date_from is None and self.date_to is None and not self.prefer_recent
+
+    def merge_into(self, filters: Filters) -> Filters:
+        """The user's explicit filters win, field by field."""
+        return replace(
+            filters,
+            date_from=filters.date_from if filters.date_from is not None else self.date_from,
+            date_to=filters.date_to if filters.date_to is not None else self.date_to,
+        )
+
+    def strip_from(self, question: str) -> str:
+        """The question without the date phrase, for retrieval ("What did Blinken say in May 2021?")."""
+        if not self.phrase or self.phrase not in question:
+            return question
+        stripped = " ".join(question.replace(self.phrase, " ").split())
+        return re.sub(r"\s+([?.!,])", r"\1", stripped) or question
+
+
+def _point(match: re.Match, p: str) -> tuple[date, date]:
+    """The first and last day of the period a matched point names."""
+    g = match.groupdict()
+    if g.get(f"{p}iso"):
+        parts = [int(x) for x in g[f"{p}iso"].split("-")]
+        if len(parts) == 3:
+            day = date(*parts)
+            return day, day
+        return _month_span(parts[0], parts[1])
+    for i in (1, 2):
+        if g.get(f"{p}d{i}"):
+            day = date(int(g[f"{p}y{i}"]), _month(g[f"{p}m{i}"]), int(g[f"{p}d{i}"]))
+            return day, day
+    if g.get(f"{p}m3"):
+        return _month_span(int(g[f"{p}y3"]), _month(g[f"{p}m3"]))
+    year = int(g[f"{p}y4"])
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def _month(name: str) -> int:
+    low = name.lower()
+    return MONTH_NUMBER.get(low) or MONTH_NUMBER[low[:3]]
+
+
+def _month_span(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def parse_date_intent(question: str, today: date | None = None) -> DateIntent:
+    """Date restrictions and recency wishes expressed in a question; empty when there are none."""
+    today = today or date.today()
+    try:
+        return _parse(question, today)
+    except ValueError:  # "February 30, 2022": no filter rather than a crash
+        return DateIntent()
+
+
+def _parse(question: str, today: date) -> DateIntent:
+    if m := _RANGE_RE.search(question):
+        return DateIntent(_point(m, "a")[0], _point(m, "b")[1], phrase=m.group())
+    if m := _SINCE_RE.search(question):
+        first, last = _point(m, "a")
+        op = m.group("op").lower()
+        if op in ("since", "from"):
+            return DateIntent(date_from=first, phrase=m.group())
+        if op == "after":
+            return DateIntent(date_from=last + timedelta(days=1), phrase=m.group())
+        if op in ("before", "prior to"):
+            return DateIntent(date_to=first - timedelta(days=1), phrase=m.group())
+        return DateIntent(date_to=last, phrase=m.group())  # until / by
+    if m := _RELATIVE_RE.search(question):
+        return _relative(m, today)
+    if m := _IN_RE.search(question):
+        first, last = _point(m, "a")
+        return DateIntent(first, last, phrase=m.group().strip())
+    if m := _RECENT_RE.search(question):
+        return DateIntent(prefer_recent=True, phrase=m.group())
+    return DateIntent()
+
+
+def _relative(m: re.Match, today: date) -> DateIntent:
+    which, unit = m.group("which").lower(), m.group("unit").lower().rstrip("s")
+    n_text = (m.group("n") or "").lower()
+    n = int(n_text) if n_text.isdigit() else _NUMBER_WORDS.get(n_text, 0)
+    phrase = m.group()
+    if n:  # "last 3 months", "past two weeks": a window ending today
+        days = {"year": 365, "month": 30, "week": 7, "day": 1}[unit] * n
+        return DateIntent(today - timedelta(days=days), today, phrase=phrase)
+    previous = which in ("last", "previous")
+    if unit == "year":
+        year = today.year - 1 if previous else today.year
+        if which == "past":  # "the past year": a rolling window
+            return DateIntent(today - timedelta(days=365), today, phrase=phrase)
+        return DateIntent(date(year, 1, 1), date(year, 12, 31), phrase=phrase)
+    if unit == "month":
+        if which == "past":
+            return DateIntent(today - timedelta(days=30), today, phrase=phrase)
+        year, month = (today.year, today.month)
+        if previous:
+            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        return DateIntent(*_month_span(year, month), phrase=phrase)
+    if unit == "week":
+        if which == "past":
+            return DateIntent(today - timedelta(days=7), today, phrase=phrase)
+        monday = today - timedelta(days=today.weekday())
+        if previous:
+            monday -= timedelta(days=7)
+        return DateIntent(monday, monday + timedelta(days=6), phrase=phrase)
+    return DateIntent(today - timedelta(days=1), today, phrase=phrase)
+
+
+# ---- relative dates inside a release, resolved against its publication date ----
+
+_MONTH_NAMES = "|".join(m.capitalize() for m in MONTHS)
+_IN_RELEASE_RE = re.compile(
+    rf"\b(?P<whole>(?:(?P<which>last|next|this|past)\s+(?P<month>{_MONTH_NAMES}))"
+    rf"|(?:(?P<month2>{_MONTH_NAMES})\s+(?P<which2>this|last|next)\s+year)"
+    rf"|(?:(?P<which3>last|next|this)\s+year)"
+    rf"|(?:(?P<which4>last|next|this)\s+month)"
+    rf"|yesterday|today|tomorrow)\b(?!\s*\[)",
+)
+
+
+def annotate_relative_dates(text: str, published: date) -> str:
+    """Add the absolute date after each relative one: "last September [September 2024]"."""
+
+    def resolve(m: re.Match) -> str:
+        whole = m.group("whole")
+        label = _resolve(m, published)
+        return f"{whole} [{label}]" if label else whole
+
+    return _IN_RELEASE_RE.sub(resolve, text)
+
+
+def _resolve(m: re.Match, published: date) -> str | None:
+    if m.group("month"):
+        which, month = m.group("which"), MONTH_NUMBER[m.group("month").lower()]
+        if which in ("last", "past"):  # the most recent such month before the release's month
+            year = published.year if month < published.month else published.year - 1
+        elif which == "next":
+            year = published.year if month > published.month else published.year + 1
+        else:
+            year = published.year
+        return f"{MONTHS[month - 1].capitalize()} {year}"
+    if m.group("month2"):
+        offset = {"this": 0, "last": -1, "next": 1}[m.group("which2")]
+        return f"{m.group('month2')} {published.year + offset}"
+    if m.group("which3"):
+        return str(published.year + {"this": 0, "last": -1, "next": 1}[m.group("which3")])
+    if m.group("which4"):
+        offset = {"this": 0, "last": -1, "next": 1}[m.group("which4")]
+        index = published.year * 12 + published.month - 1 + offset
+        return f"{MONTHS[index % 12].capitalize()} {index // 12}"
+    word = m.group("whole")
+    day = published + timedelta(days={"yesterday": -1, "today": 0, "tomorrow": 1}[word])
+    return day.isoformat()

@@ -1,0 +1,206 @@
+"""The retrieved passages, split into sentences and embedded once per question.
+
+The extractive generator picks answer sentences from here, and the citation checker
+matches claims against it, so both see the same sentences, keys and vectors.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from rag.answer import lexical
+from rag.types import Passage
+
+# Claims are matched against single sentences and against two adjacent sentences: a model
+# often fuses two source sentences into one claim.
+MAX_SPAN_SENTENCES = 2
+
+
+class Encoder(Protocol):
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _fallback_split(text: str) -> list[tuple[int, int]]:
+    """Sentence spans by punctuation and blank lines; used only until rag.sentences exists."""
+    spans = []
+    for paragraph in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", text):
+        base = paragraph.start()
+        start = 0
+        body = paragraph.group()
+        for boundary in re.finditer(r"(?<=[.!?][\"”’)]?)\s+(?=[A-Z\"“(‘0-9])", body):
+            spans.append((base + start, base + boundary.start()))
+            start = boundary.end()
+        spans.append((base + start, base + len(body)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    try:
+        from rag.sentences import split_sentences as shared_split
+    except ImportError:
+        return _fallback_split(text)
+    return shared_split(text)
+
+
+@dataclass(frozen=True)
+class SourceSentence:
+    key: str  # the passage key shown to the generator ("1".."k")
+    passage: Passage
+    start: int  # offsets within passage.chunk.text
+    end: int
+    text: str
+    stems: frozenset[str]
+    index: int  # position in EvidenceIndex.sentences (row of the vector matrix)
+
+
+@dataclass(frozen=True)
+class SpanMatch:
+    """The best evidence for one claim within one passage."""
+
+    key: str
+    passage: Passage
+    start: int  # offsets within passage.chunk.text
+    end: int
+    similarity: float
+    coverage: float
+    missing: frozenset[str]  # critical tokens of the claim absent from span and passage metadata
+
+    @property
+    def quote(self) -> str:
+        return self.passage.chunk.text[self.start : self.end]
+
+    @property
+    def doc_start(self) -> int:
+        return self.passage.chunk.start + self.start
+
+    @property
+    def doc_end(self) -> int:
+        return self.passage.chunk.start + self.end
+
+
+@dataclass
+class EvidenceIndex:
+    passages: list[Passage]
+    encoder: Encoder
+    also_encode: tuple[str, ...] = ()
+    sentences: list[SourceSentence] = field(init=False)
+    vectors: np.ndarray = field(init=False)
+    _cache: dict[str, np.ndarray] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.keyed = {str(i + 1): p for i, p in enumerate(self.passages)}
+        self.sentences = []
+        for key, passage in self.keyed.items():
+            text = passage.chunk.text
+            for start, end in split_sentences(text):
+                start, end = _trim(text, start, end)
+                if end - start < 3:
+                    continue
+                sentence = text[start:end]
+                self.sentences.append(
+                    SourceSentence(key, passage, start, end, sentence,
+                                   frozenset(lexical.content_stems(sentence)), len(self.sentences))
+                )
+        texts = [s.text for s in self.sentences]
+        # One encoder call for the sentences and whatever the caller will ask about (the question).
+        self.vectors = self.encode(texts + list(self.also_encode))[: len(texts)] if texts else np.zeros((0, 1))
+        self.idf = _idf([s.stems for s in self.sentences])
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embeddings with a per-question cache (the same claim is checked against several passages)."""
+        keys = [" ".join(t.split()) for t in texts]
+        todo = [k for k in dict.fromkeys(keys) if k not in self._cache]
+        if todo:
+            for key, vector in zip(todo, np.asarray(self.encoder.encode(todo), dtype=np.float32)):
+                self._cache[key] = vector
+        if not keys:
+            return np.zeros((0, 1), dtype=np.float32)
+        return np.stack([self._cache[k] for k in keys])
+
+    def weighted_overlap(self, query_stems: set[str], stems: frozenset[str]) -> float:
+        """Share of the query's content words found in `stems`, each weighted by its rarity among
+        the retrieved sentences: in a release about Kazakhstan and Albania, "discuss" tells more than "Albania"."""
+        if not query_stems:
+            return 0.0
+        total = sum(self.idf.get(s, self._max_idf) for s in query_stems)
+        return sum(self.idf.get(s, self._max_idf) for s in query_stems & stems) / total
+
+    @property
+    def _max_idf(self) -> float:
+        """A word no retrieved sentence contains weighs the most."""
+        return math.log((len(self.sentences) + 1) / 0.5)
+
+    def of_passage(self, key: str) -> list[SourceSentence]:
+        return [s for s in self.sentences if s.key == key]
+
+    def best_span(self, claim: str, key: str) -> SpanMatch | None:
+        """The sentence, or pair of adjacent sentences, of passage `key` that best supports `claim`."""
+        own = self.of_passage(key)
+        if not own:
+            return None
+        passage = self.keyed[key]
+        claim_vec = self.encode([claim])[0]
+        claim_stems = lexical.content_stems(claim)
+        # Numbers and dates must be in the span itself (or the release date); names may come from
+        # anywhere in the passage or its title ("Albania's Deputy Minister Yzeiraj" quotes a span
+        # that says only "Deputy Minister Yzeiraj").
+        dates = _date_tokens(passage)
+        absent_names = {
+            t for t in lexical.missing_critical(claim, f"{passage.chunk.title}. {passage.chunk.text}") if t[0] not in "#@"
+        }
+        best: SpanMatch | None = None
+        for i in range(len(own)):
+            for width in range(1, MAX_SPAN_SENTENCES + 1):
+                if i + width > len(own):
+                    break
+                group = own[i : i + width]
+                vec = self.vectors[[s.index for s in group]].sum(axis=0)
+                vec = vec / (np.linalg.norm(vec) or 1.0)
+                start, end = group[0].start, group[-1].end
+                text = passage.chunk.text[start:end]
+                stems = set().union(*(s.stems for s in group))
+                missing = frozenset(
+                    t for t in lexical.missing_critical(claim, text)
+                    if (t not in dates if t[0] in "#@" else t in absent_names)
+                )
+                match = SpanMatch(key, passage, start, end, float(vec @ claim_vec),
+                                  lexical.coverage(claim_stems, stems), missing)
+                if best is None or _rank(match) > _rank(best):
+                    best = match
+        return best
+
+
+def _rank(match: SpanMatch) -> tuple[float, ...]:
+    # Fewer invented facts first, then the blend the checker thresholds; a one-sentence span
+    # wins ties because it is the more precise quote.
+    return (-len(match.missing), 0.5 * match.similarity + 0.5 * match.coverage, -(match.end - match.start))
+
+
+def _idf(stem_sets: list[frozenset[str]]) -> dict[str, float]:
+    n = len(stem_sets)
+    df: dict[str, int] = {}
+    for stems in stem_sets:
+        for stem in stems:
+            df[stem] = df.get(stem, 0) + 1
+    return {stem: math.log((n + 1) / (count + 0.5)) for stem, count in df.items()}
+
+
+def _date_tokens(passage: Passage) -> set[str]:
+    """A claim may state the release's own date ("On 21 March 2025, ...") without the span saying it."""
+    day = passage.chunk.published
+    if day is None:
+        return set()
+    return {f"#{day.year}", f"#{day.day}", "@" + lexical.MONTHS[day.month - 1]}
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

@@ -1,0 +1,206 @@
+"""False-premise check: does the question credit an action to someone the sources don't?
+
+"What did Albania propose?" presumes Albania proposed something. If the passages that
+mention proposing attribute it to another actor (the Kazakh side) and none to Albania or
+its representatives, the premise is false and the answer must say so rather than answer
+as if it held.
+
+The check is deliberately narrow (agent + action verb, no parser): it fires only when the
+sources positively attribute the action to someone else, never merely because nothing was found.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.answer import lexical
+from rag.answer.evidence import SourceSentence
+
+_CAP = r"[A-Z][\w’'.\-]*"
+_AGENT_QUESTION_RE = re.compile(
+    rf"^\s*(?i:(?:what|which\s+\w+|how|why|when|where|whom|who)\s+)?(?i:else\s+)?"
+    rf"(?i:did|does|do|has|have|had|will|would|could)\s+(?:the\s+)?"
+    rf"(?P<agent>{_CAP}(?:\s+(?:{_CAP}|of|and))*?)(?:\s+(?:side|government|delegation|ministry|officials?))?"
+    rf"\s+(?P<verb>[a-z]+)\b",
+)
+
+# Verbs whose absence proves nothing: almost any actor "says" or "does" something.
+GENERIC_VERBS = frozenset("say tell do have be think mean get make happen talk go come see want need".split())
+
+# How the answer names the missing action: "no proposal by Albania".
+ACTION_NOUNS = {
+    "propose": "proposal", "announce": "announcement", "agree": "agreement", "sign": "signing",
+    "offer": "offer", "request": "request", "suggest": "suggestion", "decide": "decision",
+    "criticize": "criticism", "criticise": "criticism", "invite": "invitation", "pledge": "pledge",
+    "promise": "promise", "commit": "commitment", "initiate": "initiative", "demand": "demand",
+    "recommend": "recommendation", "approve": "approval", "reject": "rejection", "condemn": "condemnation",
+    "host": "hosting", "donate": "donation", "fund": "funding", "provide": "provision",
+}
+
+# Titles that introduce a person who speaks for an actor: "Albanian Deputy Minister ... Endrit Yzeiraj".
+PERSON_TITLES = frozenset(
+    """minister president ambassador secretary premier chancellor king queen prince spokesperson spokesman envoy
+    chairman governor mayor senator representative director commissioner counselor consul chief head leader""".split()
+)
+
+_RUN_RE = re.compile(rf"{_CAP}(?:\s+(?:{_CAP}|of|and|the))*")
+_LEADING_CLAUSE_RE = re.compile(
+    r"^(?:(?:in|on|at|during|after|before|following|to|for|with|as|at|by|within|upon|while)\b[^,]{0,120},\s*)"
+)
+_VERBISH_RE = re.compile(
+    r"\b(?:[a-z]{3,}ed|is|are|was|were|has|have|had|will|would|can|could|said|says|took|made|held|met|gave|"
+    r"spoke|told|noted|agreed)\b"
+)
+
+
+@dataclass(frozen=True)
+class AgentAction:
+    agent: str  # as written in the question: "Albania"
+    verb: str  # base form: "propose"
+
+    @property
+    def noun(self) -> str | None:
+        return ACTION_NOUNS.get(self.verb)
+
+
+@dataclass(frozen=True)
+class PremiseFinding:
+    """The question's premise is contradicted: others did `action`, the asked agent did not."""
+
+    action: AgentAction
+    others: tuple[SourceSentence, ...]  # sentences crediting the action to another actor
+    agent_sentences: tuple[SourceSentence, ...]  # what the asked agent did do, per the sources
+
+    @property
+    def statement(self) -> str:
+        noun = self.action.noun
+        if noun:
+            return f"The releases report no {noun} by {self.action.agent}."
+        return f"The releases don't say that {self.action.agent} did {self.action.verb} anything."
+
+
+def parse_agent_action(question: str) -> AgentAction | None:
+    match = _AGENT_QUESTION_RE.match(question)
+    if not match:
+        return None
+    verb = match.group("verb").lower()
+    if verb in lexical.STOPWORDS or verb in GENERIC_VERBS:
+        return None
+    return AgentAction(match.group("agent").strip(), verb)
+
+
+def agent_aliases(agent: str, texts: list[str]) -> set[str]:
+    """Lower-case names that refer to `agent` in these texts: its own words plus people introduced
+    as speaking for it ("Albanian - led by Deputy Minister ... Endrit Yzeiraj")."""
+    agent_words = [w for w in lexical.words(agent) if w.lower() not in lexical.STOPWORDS]
+    aliases = {w.lower() for w in agent_words}
+    for text in texts:
+        for word in re.finditer(_CAP, text):
+            if not any(lexical.same_agent(word.group(), a) for a in agent_words):
+                continue
+            person = _person_after(text[word.end() : word.end() + 120])
+            aliases |= {p.lower() for p in person}
+    return aliases
+
+
+def _person_after(text: str) -> list[str]:
+    """The name after a title that follows an actor's mention, within a few words, or []."""
+    run = _RUN_RE.search(text)
+    if not run or len(text[: run.start()].split()) > 6:
+        return []
+    tokens = run.group().split()
+    title_positions = [i for i, t in enumerate(tokens) if t.lower().strip(".") in PERSON_TITLES]
+    if not title_positions:
+        return []
+    name = [t for t in tokens[title_positions[-1] + 1 :] if t.lower() not in lexical.TITLE_WORDS]
+    return name[-3:]
+
+
+def _is_alias(name: str, aliases: set[str]) -> bool:
+    return any(lexical.same_agent(name, alias) for alias in aliases)
+
+
+def subject_names(sentence: str, verb_stem: str | None = None) -> list[str]:
+    """Capitalised names in the subject of `sentence`: before the action verb (or the first verb),
+    after any leading adverbial clause; for a passive ("was proposed by X"), the names after "by"."""
+    body = _LEADING_CLAUSE_RE.sub("", sentence.strip(), count=1)
+    cut = None
+    if verb_stem:
+        for word in re.finditer(r"[A-Za-z]+", body):
+            if lexical.stem(word.group()) == verb_stem:
+                cut = word
+                break
+    if cut is None:
+        cut = _VERBISH_RE.search(body)
+    if cut is None:
+        return []
+    names = _names(body[: cut.start()])
+    if not names and verb_stem:
+        passive = re.match(r"\s*by\s+(?:the\s+)?(.{0,80})", body[cut.end() :])
+        if passive:
+            names = _names(passive.group(1).split(",")[0])
+    return names
+
+
+def subject_and_verb(sentence: str) -> tuple[list[str], str | None]:
+    """The subject names of a sentence's first verb, and that verb's stem (None without a verb)."""
+    body = _LEADING_CLAUSE_RE.sub("", sentence.strip(), count=1)
+    verb = _VERBISH_RE.search(body)
+    if verb is None:
+        return [], None
+    names = [re.sub(r"['’]s$", "", n) for n in _names(body[: verb.start()])]
+    return names, lexical.stem(verb.group())
+
+
+def _names(text: str) -> list[str]:
+    return [
+        w for w in re.findall(_CAP, text)
+        if w.lower().strip(".") not in lexical.TITLE_WORDS and w.lower() not in lexical.STOPWORDS
+    ]
+
+
+_AUX_BEFORE_BASE = frozenset("will would to did does do can could shall should may might must".split())
+
+
+def uses_as_verb(sentence: str, verb: str) -> bool:
+    """Whether the sentence uses `verb` as a verb ("proposed", "will visit"), not as a noun
+    ("the historic visit", "a proposal"): only a verb credits the action to a subject."""
+    verb_stem = lexical.stem(verb)
+    tokens = re.findall(r"[A-Za-z’']+", sentence)
+    for i, token in enumerate(tokens):
+        low = token.lower()
+        if lexical.stem(low) != verb_stem:
+            continue
+        before = tokens[i - 1] if i else ""
+        if low.endswith("ed") or (low == verb and before.lower() in _AUX_BEFORE_BASE):
+            return True
+        if low.endswith("s") and before[:1].isupper():  # "Albania proposes"
+            return True
+    return False
+
+
+def _only_agent(names: list[str], aliases: set[str]) -> bool:
+    """The sentence's subject is the asked agent alone (joint subjects say little about its own acts)."""
+    return bool(names) and all(_is_alias(n, aliases) for n in names)
+
+
+def check_premise(question: str, sentences: list[SourceSentence]) -> PremiseFinding | None:
+    action = parse_agent_action(question)
+    if action is None:
+        return None
+    verb_stem = lexical.stem(action.verb)
+    aliases = agent_aliases(action.agent, [s.text for s in sentences])
+    others = []
+    for sentence in sentences:
+        if verb_stem not in sentence.stems or not uses_as_verb(sentence.text, action.verb):
+            continue
+        names = subject_names(sentence.text, verb_stem)
+        if any(_is_alias(n, aliases) for n in names):
+            return None  # the sources do credit the asked agent: the premise holds
+        if names:
+            others.append(sentence)
+    if not others:
+        return None  # nobody is credited with the action: nothing to contradict, answer normally
+    own = [s for s in sentences if s not in others and _only_agent(subject_names(s.text), aliases)]
+    return PremiseFinding(action, tuple(others), tuple(own))

@@ -1,0 +1,210 @@
+"""AnswerService: question (+ history, filters) -> checked, cited Answer, for every generator.
+
+rewrite follow-up -> read date intent -> retrieve -> split/embed evidence -> refuse if
+nothing relevant -> false-premise check -> generate draft (streamed) -> check every
+sentence's citation -> compose the Answer (renumbered citations, spans, timings).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from rag.answer import prompts
+from rag.answer.citations import check_draft, compose
+from rag.answer.conversation import rewrite_followup
+from rag.answer.dates import DateIntent, parse_date_intent
+from rag.answer.evidence import EvidenceIndex
+from rag.answer.generators import GenerationRequest, Generator, make_generator
+from rag.answer.premise import check_premise
+from rag.answer.relevance import answers_question, score_sentences
+from rag.types import Answer, AnswerSentence, Filters, Passage
+
+# With "latest"/"most recent", fetch this many times top_k and keep the newest of the
+# passages that score at least RECENT_MIN_SCORE_SHARE of the best one.
+RECENT_CANDIDATE_FACTOR = 3
+RECENT_MIN_SCORE_SHARE = 0.5
+_WHEN_RE = re.compile(r"^\s*(?:when|what date|on what date|which date|what day)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    kind: Literal["status", "token", "answer"]
+    text: str = ""
+    answer: Answer | None = None
+
+
+class AnswerService:
+    def __init__(self, retriever, embedder, settings, today: date | None = None) -> None:
+        """`today` anchors "last year"/"last month"; by default the newest release in the store
+        (falling back to the calendar date), so an archive's relative questions mean its own time."""
+        self.retriever = retriever
+        self.embedder = embedder
+        self.settings = settings
+        self._today = today
+        self._newest: tuple[str, date | None] | None = None
+        self._generators: dict[str, Generator] = {}
+
+    # ---- public API ----
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        filters: Filters = Filters(),
+        top_k: int | None = None,
+        generator: str | None = None,
+    ) -> Answer:
+        for event in self.stream(question, history, filters, top_k, generator):
+            if event.kind == "answer":
+                return event.answer
+        raise RuntimeError("answer stream ended without an answer")  # stream always ends with one
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        filters: Filters = Filters(),
+        top_k: int | None = None,
+        generator: str | None = None,
+    ) -> Iterator[AnswerEvent]:
+        if not question or not question.strip():
+            raise ValueError("the question is empty")
+        backend = generator or self.settings.generator.backend
+        writer = self._generator(backend)
+        timings: dict[str, float] = {}
+        started = clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[stage] = round(timings.get(stage, 0.0) + now - clock, 4)
+            clock = now
+
+        standalone = rewrite_followup(question, history)
+        intent = parse_date_intent(standalone, self.today())
+        filters = intent.merge_into(filters)
+        lap("rewrite")
+        if standalone != question.strip():
+            yield AnswerEvent("status", f"Searching the releases for: {standalone}")
+        else:
+            yield AnswerEvent("status", "Searching the releases…")
+
+        query = intent.strip_from(standalone)
+        passages = self._retrieve(query, filters, top_k or self.settings.retrieval.top_k, intent)
+        lap("retrieve")
+        base = {"question": question, "standalone_question": standalone, "generator": backend}
+        if not passages:
+            text = prompts.NO_PASSAGES_TEXT.format(filters=_describe(filters))
+            yield self._final(Answer(text=text, refused=True, **base,
+                                     sentences=(AnswerSentence(text, supported=True, support=1.0),)), timings, started)
+            return
+
+        evidence = EvidenceIndex(passages, self.embedder, also_encode=(query,))
+        scored = score_sentences(query, evidence)
+        premise = check_premise(standalone, evidence.sentences)
+        lap("check")
+        if not answers_question(scored) and premise is None:
+            text = prompts.REFUSAL_TEXT.format(question=standalone)
+            yield self._final(Answer(text=text, refused=True, passages=tuple(passages), **base,
+                                     sentences=(AnswerSentence(text, supported=True, support=1.0),)), timings, started)
+            return
+
+        if backend != "extractive":
+            yield AnswerEvent("status", "Writing the answer…")
+        request = GenerationRequest(standalone, evidence, premise, intent.prefer_recent)
+        pieces = []
+        for piece in writer.stream(request):
+            pieces.append(piece)
+            yield AnswerEvent("token", piece)
+        draft = "".join(pieces)
+        lap("generate")
+
+        yield AnswerEvent("status", "Checking every sentence against its source…")
+        checked = check_draft(draft, evidence)
+        preface = [premise.statement] if premise else []
+        composed = compose(checked, preface)
+        supported = [c for c in checked if c.supported]
+        refused = False
+        text, sentences, citations = composed.text, composed.sentences, composed.citations
+        if not supported and not preface:
+            refused = True
+            said_no = any(c.verdict == "refusal" for c in checked)
+            text = prompts.REFUSAL_TEXT.format(question=standalone) if said_no else prompts.UNVERIFIED_TEXT
+            sentences = (AnswerSentence(text, supported=True, support=1.0),) + sentences
+        elif supported and _WHEN_RE.match(standalone):
+            text, sentences = _add_release_date(text, sentences, citations)
+        lap("check")
+        answer = Answer(text=text, sentences=sentences, citations=citations, passages=tuple(passages),
+                        refused=refused, false_premise=premise is not None, **base)
+        yield self._final(answer, timings, started)
+
+    def today(self) -> date:
+        if self._today is not None:
+            return self._today
+        return self._newest_release() or date.today()
+
+    # ---- helpers ----
+
+    def _generator(self, backend: str) -> Generator:
+        if backend not in self._generators:
+            self._generators[backend] = make_generator(backend, self.settings.generator)
+        return self._generators[backend]
+
+    def _retrieve(self, query: str, filters: Filters, k: int, intent: DateIntent) -> list[Passage]:
+        if not intent.prefer_recent:
+            return self.retriever.retrieve(query, filters=filters, k=k)
+        candidates = self.retriever.retrieve(query, filters=filters, k=k * RECENT_CANDIDATE_FACTOR)
+        if not candidates:
+            return []
+        best = max(p.score for p in candidates)
+        relevant = [p for p in candidates if p.score >= RECENT_MIN_SCORE_SHARE * best]
+        relevant.sort(key=lambda p: (p.chunk.published or date.min, p.score), reverse=True)
+        return relevant[:k]
+
+    def _newest_release(self) -> date | None:
+        """Publication date of the newest release in the store, cached per store version."""
+        store = getattr(self.retriever, "store", None)
+        if store is None or not hasattr(store, "documents"):
+            return None
+        try:
+            version = str(store.version()) if hasattr(store, "version") else ""
+            if self._newest is None or self._newest[0] != version:
+                newest = max((d.published for d in store.documents() if d.published), default=None)
+                self._newest = (version, newest)
+        except Exception:  # an unreachable store must not break date parsing; fall back to the calendar
+            return None
+        return self._newest[1]
+
+    @staticmethod
+    def _final(answer: Answer, timings: dict[str, float], started: float) -> AnswerEvent:
+        for stage in ("rewrite", "retrieve", "generate", "check"):
+            timings.setdefault(stage, 0.0)
+        timings["total"] = round(time.perf_counter() - started, 4)
+        answer.timings.update(timings)
+        return AnswerEvent("answer", answer=answer)
+
+
+def _describe(filters: Filters) -> str:
+    parts = []
+    if filters.date_from:
+        parts.append(f"from {filters.date_from.isoformat()}")
+    if filters.date_to:
+        parts.append(f"until {filters.date_to.isoformat()}")
+    if filters.sources:
+        parts.append("in " + ", ".join(filters.sources))
+    return (" " + " ".join(parts)) if parts else ""
+
+
+def _add_release_date(text, sentences, citations):
+    """A "when" question gets the release's date, from the metadata of the first cited release."""
+    first = next((c for c in citations if c.published), None)
+    if first is None:
+        return text, sentences
+    statement = prompts.RELEASE_DATE_TEXT.format(date=first.published.strftime("%-d %B %Y"))
+    marked = statement[:-1] + f" [{first.key}]."
+    return f"{text} {marked}", sentences + (AnswerSentence(statement, (first.key,), True, 1.0),)
