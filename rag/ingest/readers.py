@@ -15,19 +15,21 @@ import gzip
 import io
 import json
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rag.ingest.markup import html_to_text, markdown_to_text, split_front_matter
+from rag.ingest.records import DEFAULT_FIELD_ALIASES, FieldMap, RecordBuilder, RecordProblem, record_list
 from rag.ingest.text import (
+    BadInput,
     date_from_filename,
+    decode_text,
     detect_language,
     inline,
     normalise_text,
     parse_date,
-    publisher_for_url,
     short_hash,
     split_txt_header,
     title_from_filename,
@@ -39,23 +41,7 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl", ".jsonl.gz"}
 )
 
-# Record field -> the keys tried for it, in order. ``read_file(field_map=...)`` replaces the
-# list for any field it names. "author" is deliberately not a source alias: in the State
-# Department archive it names the speakers of each release, not the issuing office.
-DEFAULT_FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "guid", "uuid", "_id"),
-    "title": ("title", "headline", "name", "subject"),
-    "published": ("published", "date", "pubDate", "published_at", "publication_date", "datePublished", "pub_date"),
-    "url": ("url", "link", "href", "permalink"),
-    "text": ("text", "body", "content", "full_text", "article"),
-    "source": ("source", "publisher", "agency", "issuer", "ministry"),
-}
-# Used for the source only when neither a source field nor a known publisher URL says more.
-_SOURCE_FALLBACK_FIELDS = ("author", "site")
-# Keys of a JSON object that hold its list of records.
-_RECORD_LIST_KEYS = ("releases", "items", "records", "documents", "data", "articles", "entries", "results", "posts")
-
-FieldMap = Mapping[str, str | Sequence[str]]
+__all__ = ["DEFAULT_FIELD_ALIASES", "SUPPORTED_SUFFIXES", "FieldMap", "ReadError", "ReadResult", "file_suffix", "read_file"]
 
 
 @dataclass(frozen=True)
@@ -73,10 +59,6 @@ class ReadError:
 class ReadResult:
     documents: list[Document] = field(default_factory=list)
     errors: list[ReadError] = field(default_factory=list)
-
-
-class BadInput(Exception):
-    """A problem that spoils the whole file; ``read_file`` turns it into one ReadError."""
 
 
 def file_suffix(path: Path) -> str:
@@ -222,11 +204,13 @@ def read_json(path: Path, data: bytes, field_map: FieldMap | None = None) -> Rea
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise BadInput(f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
-    records = _record_list(value)
+    builder = RecordBuilder(path, field_map)
     result = ReadResult()
-    builder = _RecordBuilder(path, field_map)
-    for number, record in enumerate(records, start=1):
-        builder.add(result, record, position=f"record {number}", line=None, fallback_key=f"#{number}")
+    for number, record in enumerate(record_list(value, builder.aliases["text"]), start=1):
+        try:
+            result.documents.append(builder.build(record, where=f"record {number}", fallback_key=f"#{number}"))
+        except RecordProblem as exc:
+            result.errors.append(ReadError(str(path), f"record {number}: {exc}"))
     return result
 
 
@@ -234,8 +218,8 @@ def read_jsonl(path: Path, data: bytes, field_map: FieldMap | None = None) -> Re
     """One JSON object per line; a malformed line is an error for that line only."""
     if b"\x00" in data:
         raise BadInput("binary file (contains NUL bytes), not JSON lines")
+    builder = RecordBuilder(path, field_map)
     result = ReadResult()
-    builder = _RecordBuilder(path, field_map)
     for number, line_bytes in enumerate(data.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
         if not line_bytes.strip():
             continue
@@ -247,7 +231,10 @@ def read_jsonl(path: Path, data: bytes, field_map: FieldMap | None = None) -> Re
         except json.JSONDecodeError as exc:
             result.errors.append(ReadError(str(path), f"malformed JSON: {exc.msg} (column {exc.colno})", number))
             continue
-        builder.add(result, record, position="", line=number, fallback_key=f":{number}")
+        try:
+            result.documents.append(builder.build(record, where=f"line {number}", fallback_key=f":{number}"))
+        except RecordProblem as exc:
+            result.errors.append(ReadError(str(path), str(exc), number))
     if not result.documents and not result.errors:
         raise BadInput("no records found")
     return result
@@ -263,120 +250,7 @@ def read_jsonl_gz(path: Path, data: bytes, field_map: FieldMap | None = None) ->
     return read_jsonl(path, unpacked, field_map)
 
 
-class _RecordBuilder:
-    """Turns archive records into Documents: field mapping, ids, duplicate checks."""
-
-    def __init__(self, path: Path, field_map: FieldMap | None) -> None:
-        self.path = path
-        self.resolved = str(path.resolve())
-        self.aliases = dict(DEFAULT_FIELD_ALIASES)
-        for name, keys in (field_map or {}).items():
-            if name not in self.aliases:
-                raise BadInput(f"field_map names unknown field {name!r}; known: {', '.join(self.aliases)}")
-            self.aliases[name] = (keys,) if isinstance(keys, str) else tuple(keys)
-        self.seen: dict[str, str] = {}  # doc_id -> where it was first seen
-
-    def add(self, result: ReadResult, record: Any, *, position: str, line: int | None, fallback_key: str) -> None:
-        where = f"{position}: " if position else ""
-
-        def fail(problem: str) -> None:
-            result.errors.append(ReadError(str(self.path), where + problem, line))
-
-        if not isinstance(record, dict):
-            return fail(f"expected a JSON object, got {type(record).__name__}")
-        used: set[str] = set()
-        fields = {name: self._field(record, name, used) for name in self.aliases}
-        text = normalise_text(_as_text(fields["text"]))
-        if not text:
-            return fail(f"record has no text (looked for {', '.join(self.aliases['text'])})")
-        record_id = inline(_as_text(fields["id"]))
-        url = inline(_as_text(fields["url"]))
-        key = record_id or url or self.resolved + fallback_key
-        doc_id = "rec:" + short_hash(key)
-        if doc_id in self.seen:
-            return fail(f"duplicate record {key!r} (first seen at {self.seen[doc_id]}); skipped")
-        self.seen[doc_id] = position or f"line {line}"
-        author = record.get("author")
-        metadata = {k: v for k, v in record.items() if k not in used}
-        if record_id:
-            metadata["id"] = record_id
-        source = inline(_as_text(fields["source"])) or publisher_for_url(url)
-        if not source:
-            source = next((inline(_as_text(record[k])) for k in _SOURCE_FALLBACK_FIELDS if record.get(k)), "")
-        if author and "author" not in metadata:
-            metadata["author"] = author
-        result.documents.append(
-            Document(
-                doc_id=doc_id,
-                title=inline(_as_text(fields["title"])) or title_from_text(text),
-                text=text,
-                published=parse_date(fields["published"]),
-                source=source,
-                url=url,
-                path=str(self.path),
-                language=detect_language(text),
-                metadata=metadata,
-            )
-        )
-
-    def _field(self, record: dict[str, Any], name: str, used: set[str]) -> Any:
-        for key in self.aliases[name]:
-            value = record.get(key)
-            if value not in (None, "", [], {}):
-                used.add(key)
-                return value
-        return None
-
-
-def _record_list(value: Any) -> list[Any]:
-    if isinstance(value, list):
-        return value
-    if isinstance(value, dict):
-        for key in _RECORD_LIST_KEYS:
-            if isinstance(value.get(key), list):
-                return value[key]
-        lists = [v for v in value.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
-        if len(lists) == 1:
-            return lists[0]
-        if any(key in value for key in DEFAULT_FIELD_ALIASES["text"]):
-            return [value]  # a single record
-    raise BadInput(f"no records found (expected a list of objects or an object like {{\"releases\": [...]}})")
-
-
 # --- shared helpers -----------------------------------------------------------------------
-
-
-def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode bytes as UTF-8 (BOM allowed); accept cp1252 only when the result reads as text."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as exc:
-            raise BadInput("not valid UTF-16 text") from exc
-    if b"\x00" in data:
-        raise BadInput("binary file (contains NUL bytes), not text")
-    try:
-        text, encoding = data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        try:
-            text, encoding = data.decode("cp1252"), "cp1252"
-        except UnicodeDecodeError as exc:
-            raise BadInput("not valid UTF-8 text") from exc
-        if not _mostly_ascii(text):
-            raise BadInput("not valid UTF-8 text")
-    if _control_share(text) > 0.01:
-        raise BadInput("binary file (control characters), not text")
-    return text, encoding
-
-
-def _mostly_ascii(text: str) -> bool:
-    """Western text in cp1252 is mostly ASCII; bytes of another encoding decoded as cp1252 are not."""
-    return sum(1 for ch in text if ch < "\x80") >= 0.85 * len(text)
-
-
-def _control_share(text: str) -> float:
-    controls = sum(1 for ch in text if ch < " " and ch not in "\t\n\r\f")
-    return controls / max(len(text), 1)
 
 
 def _file_result(
@@ -423,14 +297,6 @@ def _useful_document_title(title: str) -> str:
     if lowered.startswith("microsoft word -") or lowered in ("untitled", "title") or lowered.endswith((".doc", ".docx", ".pdf")):
         return ""
     return title
-
-
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):  # body given as a list of paragraphs
-        return "\n\n".join(_as_text(v) for v in value)
-    return str(value)
 
 
 def _jsonable(value: Any) -> Any:
