@@ -10,6 +10,7 @@ nDCG@10 on the queries of ``qrels/train.tsv``, then evaluated once on ``qrels/te
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import time
@@ -118,38 +119,64 @@ def run_beir(path: Path | str, settings=None, modes=("lexical", "dense", "hybrid
 # Rankings
 
 
-def dense_rankings(ds: BeirDataset, query_ids: list[str], texts: list[str], settings, depth: int = DEPTH) -> Ranked:
+def index_units(ds: BeirDataset, settings, unit: str = "doc") -> tuple[list[str], list[str]]:
+    """(unit ids, unit texts): whole abstracts ("doc", id = doc id), or the product's chunks
+    ("chunk", id = "docid#index", text = Chunk.embed_text, cut exactly as the ingest pipeline does)."""
+    if unit == "doc":
+        return list(ds.doc_ids), [doc_text(t, x) for t, x in zip(ds.titles, ds.texts)]
+    from rag.embeddings import get_embedder
+    from rag.ingest.chunking import chunk_document
+    from rag.types import Chunk, Document
+
+    embedder = get_embedder(settings)
+    ids, texts = [], []
+    for doc_id, title, text in zip(ds.doc_ids, ds.titles, ds.texts):
+        doc = Document(doc_id=doc_id, title=title, text=text)
+        prefix = Chunk("", doc_id, 0, "", 0, 0, title=title).embed_text
+        budget = settings.embedding.max_tokens - 2 - embedder.count_tokens(prefix)
+        max_tokens = max(32, min(settings.chunking.max_tokens, budget))
+        for chunk in chunk_document(doc, embedder.count_tokens, max_tokens, settings.chunking.min_tokens):
+            ids.append(f"{doc_id}#{chunk.index}")
+            texts.append(chunk.embed_text)
+    return ids, texts
+
+
+def dense_rankings(ds: BeirDataset, query_ids: list[str], texts: list[str], settings, unit: str = "doc",
+                   depth: int = DEPTH) -> Ranked:
     from rag.embeddings import get_embedder
 
     embedder = get_embedder(settings)
     emb = settings.embedding
     tag = f"{emb.model.replace(':', '_').replace('/', '_')}-{emb.dtype}-{emb.max_tokens}"
-    corpus = cached_vectors(f"{ds.fingerprint}-corpus-{tag}", [doc_text(t, x) for t, x in zip(ds.titles, ds.texts)],
-                            embedder.encode)
-    queries = embedder.encode(texts)
+    unit_ids, unit_texts = index_units(ds, settings, unit)
+    unit_tag = "corpus" if unit == "doc" else f"chunks{settings.chunking.max_tokens}-{settings.chunking.min_tokens}"
+    corpus = cached_vectors(f"{ds.fingerprint}-{unit_tag}-{tag}", unit_texts, embedder.encode)
+    query_key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
+    queries = cached_vectors(f"{ds.fingerprint}-queries-{query_key}-{tag}", texts, embedder.encode)
     scores = queries @ corpus.T
     depth = min(depth, scores.shape[1])
     top = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
     ranked: Ranked = {}
     for row, qid in enumerate(query_ids):
         order = top[row][np.argsort(-scores[row, top[row]], kind="stable")]
-        ranked[qid] = [(ds.doc_ids[i], float(scores[row, i])) for i in order]
+        ranked[qid] = [(unit_ids[i], float(scores[row, i])) for i in order]
     return ranked
 
 
 def lexical_rankings(ds: BeirDataset, query_ids: list[str], texts: list[str], k1: float = 1.2, b: float = 0.75,
-                     depth: int = DEPTH) -> Ranked:
+                     depth: int = DEPTH, settings=None, unit: str = "doc") -> Ranked:
     """bm25s 'lucene' with the product's tokenizer (English stop words + Snowball stemmer)."""
+    unit_ids, unit_texts = index_units(ds, settings, unit)
     index = bm25s.BM25(k1=k1, b=b, method="lucene")
-    index.index(tokenize([doc_text(t, x) for t, x in zip(ds.titles, ds.texts)]), show_progress=False)
+    index.index(tokenize(unit_texts), show_progress=False)
     ranked: Ranked = {}
     for qid, tokens in zip(query_ids, tokenize(texts)):
         tokens = [t for t in tokens if t in index.vocab_dict]
         if not tokens:
             ranked[qid] = []
             continue
-        docs, scores = index.retrieve([tokens], k=min(depth, len(ds.doc_ids)), show_progress=False, n_threads=0)
-        ranked[qid] = [(ds.doc_ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
+        docs, scores = index.retrieve([tokens], k=min(depth, len(unit_ids)), show_progress=False, n_threads=0)
+        ranked[qid] = [(unit_ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
     return ranked
 
 
@@ -167,10 +194,17 @@ def fuse_all(dense: Ranked, lexical: Ranked, params: FusionParams, query_ids) ->
     return fused
 
 
+def to_documents(hits: list[tuple[str, float]]) -> list[str]:
+    """Unit ranking -> document ranking: a document ranks where its best unit ranks."""
+    return list(dict.fromkeys(uid.split("#", 1)[0] for uid, _ in hits))
+
+
 def evaluate(ranked: Ranked, qrels: dict, query_ids) -> dict[str, float]:
     judged = {q: qrels[q] for q in query_ids if q in qrels}
-    run = {q: {doc: float(len(hits) - i) for i, (doc, _) in enumerate(hits[:1000])} or {"__none__": 0.0}
-           for q, hits in ((q, ranked.get(q, [])) for q in judged)}
+    run = {}
+    for q in judged:
+        docs = to_documents(ranked.get(q, []))[:1000]
+        run[q] = {doc: float(len(docs) - i) for i, doc in enumerate(docs)} or {"__none__": 0.0}
     values = ir_measures.calc_aggregate(list(MEASURES.values()), judged, run)
     return {name: float(values[m]) for name, m in MEASURES.items()}
 

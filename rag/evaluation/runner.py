@@ -131,6 +131,19 @@ def score_answer(question: SuiteQuestion, answer) -> dict[str, float | None]:
     }
 
 
+def retrieval_query(services, question: str, filters):
+    """The query and filters the answer service retrieves with: a date phrase ("in March 2022")
+    becomes a filter and leaves the query. ("latest" re-sorting by date is the service's own
+    step after retrieval and is not part of the scored ranking.)"""
+    try:
+        from rag.answer.dates import parse_date_intent
+    except ImportError:  # answer layer absent: score the plain question
+        return question, filters
+    today = services.answers.today() if hasattr(services.answers, "today") else None
+    intent = parse_date_intent(question, today)
+    return intent.strip_from(question) or question, intent.merge_into(filters)
+
+
 def run_question(services, config: EvalConfig, question: SuiteQuestion) -> QuestionResult:
     result = QuestionResult(config.name, question.id, question.type, question.question,
                             expects_refusal=question.expects_refusal)
@@ -145,8 +158,8 @@ def run_question(services, config: EvalConfig, question: SuiteQuestion) -> Quest
             setattr(result, key, value)
         # Retrieval is scored on its own ranking (deeper than what the generator sees), for the
         # question as the service understood it (follow-ups are rewritten to stand alone).
-        query = answer.standalone_question or question.question
-        passages = services.retriever.retrieve(query, filters=question.filters, k=RETRIEVE_K, mode=config.mode)
+        query, filters = retrieval_query(services, answer.standalone_question or question.question, question.filters)
+        passages = services.retriever.retrieve(query, filters=filters, k=RETRIEVE_K, mode=config.mode)
         seen: dict[str, None] = {}
         for p in passages:
             seen.setdefault(release_key(p.chunk.url, p.chunk.path), None)
