@@ -36,6 +36,7 @@ _OPENERS = frozenset(
 )
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+_LIST_ITEM_LINE = re.compile(r"(?<=\n)[ \t]*(?:[-*•▪◦–]|\d{1,3}[.)])[ \t]+(?=\S)")
 # A sentence-final mark, with any closing quotes or brackets that belong to the sentence.
 _END_MARK = re.compile(r"(?:[.!?]+|…)[\"'”’»)\]]*(?=\s|$)")
 _NON_SPACE = re.compile(r"\S")
@@ -57,9 +58,9 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans of ``text``, in order, never crossing a paragraph break."""
+    """Sentence spans of ``text``, in order, never crossing a paragraph break or a list item."""
     spans: list[tuple[int, int]] = []
-    for p_start, p_end in paragraph_spans(text):
+    for p_start, p_end in _blocks(text):
         start = p_start
         for mark in _END_MARK.finditer(text, p_start, p_end):
             if mark.end() <= start:
@@ -69,6 +70,18 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
                 start = mark.end()
         spans.extend(_trimmed(text, start, p_end))
     return spans
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """Paragraphs, with list items ("- ...", "• ...", "2. ...") on their own lines split apart."""
+    blocks: list[tuple[int, int]] = []
+    for p_start, p_end in paragraph_spans(text):
+        start = p_start
+        for item in _LIST_ITEM_LINE.finditer(text, p_start, p_end):
+            blocks.extend(_trimmed(text, start, item.start()))
+            start = item.start()
+        blocks.extend(_trimmed(text, start, p_end))
+    return blocks
 
 
 def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -342,6 +342,24 @@ def test_binary_content_under_a_text_suffix_and_unsupported_or_missing_files(tmp
     assert only_error(bad_json).problem.startswith("malformed JSON: ")
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("nothing.json", "[]", "no records found (an empty list)"),
+        ("nothing-inside.json", '{"releases": []}', "no records found (an empty list)"),
+        ("settings.json", '{"theme": "dark"}', 'no records found (expected a list of objects or an object like {"releases": [...]})'),
+        ("blank-lines.jsonl", "\n\n  \n", "empty file"),
+        ("header-only.txt", " date 2025-03-21 Images | Kazakh MFA\n\n", "no text found"),
+        ("chrome-only.html", "<html><head><title>T</title><script>x()</script></head><body><nav>Home</nav></body></html>",
+         "no text found"),
+    ],
+)
+def test_files_without_any_text_are_errors(tmp_path, name, content, problem):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    assert only_error(path).problem == problem
+
+
 def test_supported_suffixes_and_stable_file_ids(tmp_path, monkeypatch):
     assert {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl", ".jsonl.gz"} <= SUPPORTED_SUFFIXES
     monkeypatch.chdir(FIXTURES)

@@ -68,6 +68,13 @@ def test_single_line_breaks_are_whitespace_but_numbered_items_start_sentences():
     assert sentences(listed) == ["1. The parties signed the accord.", "2. They will meet in May."]
 
 
+def test_list_items_on_their_own_lines_are_separate_sentences():
+    text = "The sides agreed to:\n- open a business council\n- meet in Tirana\n• sign a road map\n3) review it in May"
+    assert sentences(text) == ["The sides agreed to:", "- open a business council", "- meet in Tirana",
+                               "• sign a road map", "3) review it in May"]
+    assert sentences("Growth was\n-2 percent last year.") == ["Growth was\n-2 percent last year."]
+
+
 def test_lowercase_after_a_full_stop_continues_the_sentence():
     assert sentences("They met approx. five times... and then stopped.") == [
         "They met approx. five times... and then stopped."]

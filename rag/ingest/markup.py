@@ -137,6 +137,8 @@ _BLOCK = frozenset(
     "p div section article main li ul ol dl dt dd table tr h1 h2 h3 h4 h5 h6 blockquote pre figure figcaption "
     "address hr".split()
 )
+# Pruned before trafilatura looks: on a page with little text it otherwise falls back to the menu.
+_NOT_MAIN_XPATH = ["//nav", "//footer", "//aside", "//header[not(ancestor::article)]"]
 _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 
 
@@ -171,7 +173,9 @@ def _trafilatura_text(page: str) -> str:
         return ""
     logging.getLogger("trafilatura").setLevel(logging.ERROR)  # it warns about every short page
     try:
-        text = trafilatura.extract(page, include_comments=False, include_tables=True, deduplicate=False)
+        text = trafilatura.extract(
+            page, include_comments=False, include_tables=True, deduplicate=False, prune_xpath=_NOT_MAIN_XPATH
+        )
     except Exception:
         return ""
     # trafilatura puts one paragraph per line; our paragraphs are separated by a blank line

@@ -211,6 +211,8 @@ def read_json(path: Path, data: bytes, field_map: FieldMap | None = None) -> Rea
             result.documents.append(builder.build(record, where=f"record {number}", fallback_key=f"#{number}"))
         except RecordProblem as exc:
             result.errors.append(ReadError(str(path), f"record {number}: {exc}"))
+    if not result.documents and not result.errors:
+        raise BadInput("no records found (an empty list)")
     return result
 
 
