@@ -76,6 +76,11 @@ def test_txt_header_fields_and_title_line(tmp_path):
     assert titled.text == "The ministers met on Monday.\n\nThey signed a memorandum."
     assert titled.published is None
 
+    date_first = tmp_path / "notes.txt"
+    date_first.write_text("Date: 2022-03-04\nTitle: Talks in Astana\n\nBody text.\n\nMore text.", encoding="utf-8")
+    doc = only_document(date_first)
+    assert (doc.title, doc.published, doc.text) == ("Talks in Astana", date(2022, 3, 4), "Body text.\n\nMore text.")
+
     undescriptive = tmp_path / "2023-01-05.txt"
     undescriptive.write_text("The parties agreed to extend the agreement. Talks continue.", encoding="utf-8")
     doc = only_document(undescriptive)

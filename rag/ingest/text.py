@@ -17,7 +17,8 @@ from urllib.parse import urlparse
 _ODD_SPACES = "\t\v\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 _SPACE_RUN = re.compile(r"  +")
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")  # zero-width and soft hyphens
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")  # not \t \n \v \f \r
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def normalise_text(text: str) -> str:
@@ -73,12 +74,11 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
 def _mostly_ascii(text: str) -> bool:
     """Western text in cp1252 is mostly ASCII; bytes of another encoding decoded as cp1252 are not."""
-    return sum(1 for ch in text if ch < "\x80") >= 0.85 * len(text)
+    return len(_NON_ASCII.findall(text)) <= 0.15 * len(text)
 
 
 def _control_share(text: str) -> float:
-    controls = sum(1 for ch in text if ch < " " and ch not in "\t\n\r\f")
-    return controls / max(len(text), 1)
+    return len(_CONTROL.findall(text)) / max(len(text), 1)
 
 
 def inline(value: str) -> str:
@@ -133,7 +133,7 @@ def date_from_filename(path: Path) -> date | None:
 
 # Scraped page-header residue, e.g. " date 2025-03-21 Images | Kazakh MFA": the date, then
 # words left over from the page (here an "Images" tab), then "| SOURCE".
-_SCRAPED_HEADER = re.compile(r"^date:?\s+(\d{4}-\d{2}-\d{2})\b[^|\n]*(?:\|\s*(.*?))?$", re.IGNORECASE)
+_SCRAPED_HEADER = re.compile(r"^date\s+(\d{4}-\d{2}-\d{2})\b[^|\n]*(?:\|\s*(.*?))?$", re.IGNORECASE)
 _FIELD_LINE = re.compile(r"^(title|date|published|source|publisher|url|link)\s*:\s*(\S.*)$", re.IGNORECASE)
 _FIELD_NAMES = {"published": "date", "publisher": "source", "link": "url"}
 
@@ -171,8 +171,7 @@ def title_from_filename(path: Path, text: str) -> str:
     """A title from a descriptive file name: "2025-03-21-kazakhstan-albania-political-consultations.txt"
     gives "Kazakhstan Albania political consultations". Each word takes the casing it most often
     has in the body (so names keep their capitals); "" when the name isn't descriptive."""
-    stem = path.name.split(".")[0]
-    stem = re.sub(r"^\d{4}-\d{2}-\d{2}", "", stem)
+    stem = re.sub(r"^\d{4}-\d{2}-\d{2}", "", path.stem)
     words = [w for w in _SLUG_SEPARATORS.split(stem) if w]
     if sum(1 for w in words if w.isalpha()) < 2:
         return ""  # "scan0001", "release", "2025-03-21": better to use the text
