@@ -1,0 +1,85 @@
+"""The whole product from the command line: ingest the demo corpus, ask, check what is cited.
+
+This is the README's promise: `rag ask "What did Albania propose?"` over the demo corpus must not
+claim that Albania proposed anything, and must cite the Kazakh release's passage in which the
+Kazakh side proposes the Intergovernmental Commission and the Business Council.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def rag_cli(*args: str, data_dir: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=1800
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"rag {' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("demo")
+    result = rag_cli("ingest", "corpus/", "--quiet", data_dir=data_dir)
+    assert "2 files" in result.stdout and "0 failed" not in result.stdout.replace("failed", "failed")
+    return data_dir
+
+
+@pytest.mark.slow
+def test_albania_question_over_the_demo_corpus(demo_data):
+    answer = json.loads(rag_cli("ask", "What did Albania propose?", "--json", data_dir=demo_data).stdout)
+    text = answer["text"].lower()
+    assert "albania proposed" not in text and "albanian side proposed" not in text
+    assert answer["false_premise"] or "no albanian proposal" in text or "not albania" in text
+    quotes = [c["quote"] for c in answer["citations"]]
+    proposal = [c for c in answer["citations"] if "Kazakh side proposed" in c["quote"]]
+    assert proposal, quotes
+    cite = proposal[0]
+    assert "Intergovernmental Commission on Economic Cooperation" in cite["quote"]
+    assert cite["published"] == "2025-03-21" and cite["source"] == "Kazakh MFA"
+    assert cite["end"] - cite["start"] == len(cite["quote"])
+    # The span really points into the stored release text.
+    assert cite["quote"] in cite["passage_text"]
+    assert cite["passage_text"][cite["start"] - cite["passage_start"]:cite["end"] - cite["passage_start"]] == cite["quote"]
+
+
+@pytest.mark.slow
+def test_human_readable_answer_lists_sources(demo_data):
+    out = rag_cli("ask", "What did Albania propose?", data_dir=demo_data).stdout
+    assert "Sources:" in out and "[1]" in out
+    assert "Kazakh MFA" in out and "2025-03-21" in out
+
+
+@pytest.mark.slow
+def test_unanswerable_question_is_refused(demo_data):
+    answer = json.loads(
+        rag_cli("ask", "What is the recipe for Kazakh beshbarmak?", "--json", data_dir=demo_data).stdout
+    )
+    assert answer["refused"], answer["text"]
+
+
+@pytest.mark.slow
+def test_filters_restrict_what_is_cited(demo_data):
+    answer = json.loads(
+        rag_cli("ask", "What was said about Ukraine?", "--json", "--from", "2022-03-01", "--to", "2022-03-31",
+                data_dir=demo_data).stdout
+    )
+    assert answer["citations"]
+    assert all("2022-03-01" <= c["published"] <= "2022-03-31" for c in answer["citations"])
+
+
+@pytest.mark.slow
+def test_reingest_of_the_demo_corpus_changes_nothing(demo_data):
+    result = rag_cli("ingest", "corpus/", "--quiet", data_dir=demo_data)
+    assert "0 chunks written" in result.stdout
+    assert "2 unchanged" in result.stdout
