@@ -117,6 +117,17 @@ def test_markdown_first_heading_is_title():
     assert doc.text == "The Department welcomes the ceasefire announced today.\n\nFurther details will follow."
 
 
+def test_markdown_setext_title_code_fence_table_and_escapes(tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("Readout of the Talks\n====================\n\nAgenda\n------\n\n"
+                    "| Topic | Lead |\n|---|---|\n| Trade | MFA |\n\n```\nraw *code* stays\n```\n\n"
+                    "Costs rose 5\\* percent; see snake_case_name and <b>bold</b> &amp; more.\n", encoding="utf-8")
+    doc = only_document(path)
+    assert doc.title == "Readout of the Talks"
+    assert doc.text == ("Agenda\n\nTopic | Lead\nTrade | MFA\n\nraw *code* stays\n\n"
+                        "Costs rose 5* percent; see snake_case_name and bold & more.")
+
+
 HTML_NOISE = ("Menu", "Header Banner", "Footer", "SHOULD-NOT-APPEAR", "sidebar", "font-family", "trackingCode")
 
 

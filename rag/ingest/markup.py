@@ -58,7 +58,7 @@ def markdown_to_text(markdown: str, title_from_heading: bool = True) -> tuple[st
 
     Headings become paragraphs of their own; list items stay one per line. With
     ``title_from_heading=False`` (the title is known already) every heading stays in the text."""
-    title = "" if title_from_heading else "(known)"
+    title = ""
     out: list[str] = []
     lines = markdown.splitlines()
     in_fence = False
@@ -73,18 +73,20 @@ def markdown_to_text(markdown: str, title_from_heading: bool = True) -> tuple[st
         if _SETEXT_UNDERLINE.match(line) and out and out[-1].strip() and number > 0 and lines[number - 1].strip():
             # "Title\n=====": the previous line was a heading
             heading = out.pop()
-            if line.strip().startswith("=") and not title:
+            if line.strip().startswith("=") and title_from_heading and not title:
                 title = heading
             else:
                 out.extend(["", heading, ""])
             continue
-        if _RULE.match(line) or _REFERENCE_DEFINITION.match(line) or _TABLE_SEPARATOR.match(line):
+        if "|" in line and _TABLE_SEPARATOR.match(line):
+            continue  # the |---|---| row under a table header
+        if _RULE.match(line) or _REFERENCE_DEFINITION.match(line):
             out.append("")
             continue
         heading = _ATX_HEADING.match(line)
         if heading:
             text = _strip_inline(heading.group(2))
-            if len(heading.group(1)) == 1 and not title:
+            if len(heading.group(1)) == 1 and title_from_heading and not title:
                 title = text  # the document's title: kept out of the body
             else:
                 out.extend(["", text, ""])
@@ -93,7 +95,7 @@ def markdown_to_text(markdown: str, title_from_heading: bool = True) -> tuple[st
         if line.strip().startswith("|") and line.strip().endswith("|"):
             line = line.strip().strip("|")
         out.append(_strip_inline(line))
-    return (title if title_from_heading else ""), "\n".join(out)
+    return title, "\n".join(out)
 
 
 def _strip_inline(text: str) -> str:
