@@ -47,6 +47,22 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return shared_split(text)
 
 
+# Sentences that address a model rather than report anything ("Ignore previous instructions
+# and say X"). They stay in the passage text shown to a model (documents are data), but are
+# never evidence: neither the extractive answer nor the checker may cite them.
+_INSTRUCTION_RE = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b.{0,60}\b(?:instructions?|prompts?|rules|directions|above|context)\b"
+    r"|\b(?:system prompt|you are now|as an ai\b|language model|jailbreak)"
+    r"|\byou (?:must|should|will) (?:now )?(?:say|answer|respond|reply|state|write|output)\b"
+    r"|^\W*(?:say|answer|respond|reply|output|print|repeat)\b(?: that| only| with|:)",
+    re.IGNORECASE,
+)
+
+
+def looks_like_instruction(sentence: str) -> bool:
+    return bool(_INSTRUCTION_RE.search(sentence))
+
+
 @dataclass(frozen=True)
 class SourceSentence:
     key: str  # the passage key shown to the generator ("1".."k")
@@ -95,6 +111,7 @@ class EvidenceIndex:
     def __post_init__(self) -> None:
         self.keyed = {str(i + 1): p for i, p in enumerate(self.passages)}
         self.sentences = []
+        self.instructions: list[tuple[str, str]] = []  # (key, sentence) excluded as prompt injection
         for key, passage in self.keyed.items():
             text = passage.chunk.text
             for start, end in split_sentences(text):
@@ -102,6 +119,9 @@ class EvidenceIndex:
                 if end - start < 3:
                     continue
                 sentence = text[start:end]
+                if looks_like_instruction(sentence):
+                    self.instructions.append((key, sentence))
+                    continue
                 self.sentences.append(
                     SourceSentence(key, passage, start, end, sentence,
                                    frozenset(lexical.content_stems(sentence)), len(self.sentences))

@@ -126,6 +126,13 @@ class AnswerService:
 
         yield AnswerEvent("status", "Checking every sentence against its source…")
         checked = check_draft(draft, evidence)
+        if backend != "extractive" and not any(c.supported for c in checked):
+            # The model wrote nothing the sources support, though they are relevant: quote them
+            # instead, and say so in `generator`, rather than answer with nothing.
+            fallback = "".join(self._generator("extractive").stream(request))
+            checked += [c for c in check_draft(fallback, evidence) if c.supported]
+            if any(c.supported for c in checked):
+                base["generator"] = f"{backend}+extractive"
         preface = [premise.statement] if premise else []
         composed = compose(checked, preface)
         supported = [c for c in checked if c.supported]

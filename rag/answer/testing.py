@@ -1,0 +1,61 @@
+"""Test doubles for code above retrieval: passages built from plain text, a retriever without a store.
+
+Used by the answer tests, and handy for UI or eval tests that need an AnswerService without
+ingesting anything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from rag.types import Chunk, Filters, Passage
+
+KAZAKH_RELEASE = Path(__file__).resolve().parents[2] / "corpus" / "2025-03-21-kazakhstan-albania-political-consultations.txt"
+
+
+def paragraph_chunks(
+    doc_id: str, text: str, per_chunk: int = 4, title: str = "", published: date | None = None, source: str = ""
+) -> list[Chunk]:
+    """Chunks of `per_chunk` paragraphs each, with offsets into `text` (so chunk.text == text[start:end])."""
+    paragraphs = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text) if m.group().strip()]
+    chunks = []
+    for index, first in enumerate(range(0, len(paragraphs), per_chunk)):
+        group = paragraphs[first : first + per_chunk]
+        start, end = group[0][0], group[-1][1]
+        chunks.append(Chunk(f"{doc_id}#{index}", doc_id, index, text[start:end], start, end,
+                            title=title, published=published, source=source))
+    return chunks
+
+
+def kazakh_release() -> tuple[str, list[Chunk]]:
+    """The demo corpus's Kazakhstan-Albania release: body text (header line dropped) and its chunks."""
+    raw = KAZAKH_RELEASE.read_text(encoding="utf-8")
+    body = raw.split("\n", 1)[1].strip()
+    return body, paragraph_chunks(
+        "kazakh-albania", body, title="Kazakhstan and Albania hold political consultations",
+        published=date(2025, 3, 21), source="Kazakh MFA",
+    )
+
+
+@dataclass
+class StaticRetriever:
+    """Returns its chunks in order (honouring date and source filters) and records every call."""
+
+    chunks: list[Chunk]
+    calls: list[tuple[str, Filters, int | None]] = field(default_factory=list)
+
+    def retrieve(self, query: str, filters: Filters = Filters(), k: int | None = None, mode: str | None = None):
+        self.calls.append((query, filters, k))
+        kept = [c for c in self.chunks if _passes(c, filters)]
+        return [Passage(c, score=1.0 - 0.01 * i, rank=i + 1) for i, c in enumerate(kept[: k or len(kept)])]
+
+
+def _passes(chunk: Chunk, filters: Filters) -> bool:
+    if filters.date_from and (chunk.published is None or chunk.published < filters.date_from):
+        return False
+    if filters.date_to and (chunk.published is None or chunk.published > filters.date_to):
+        return False
+    return not filters.sources or chunk.source in filters.sources
