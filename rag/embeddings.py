@@ -40,6 +40,9 @@ class Embedder(Embeddings):
 
     def __init__(self, settings: EmbeddingSettings):
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # the weight-loading bar is noise in every CLI call
 
         self.settings = settings
         dtype = torch.bfloat16 if settings.dtype == "bfloat16" else torch.float32
