@@ -16,12 +16,14 @@ from rag.answer import lexical
 
 _LEAD_RE = re.compile(r"^\s*(?:(?:and|also|but|so|ok|okay|then)\b[\s,]*)+", re.IGNORECASE)
 _ABOUT_RE = re.compile(r"^\s*(?:what|how)\s+(?:about|of|regarding|concerning)\s+(?P<topic>.+?)\s*[?.!]*\s*$", re.I)
-_WHEN_RE = re.compile(
-    r"^\s*(?:when|what date|on what date|which date|what day)\b(?:(?!\b[A-Z]).)*?\b(?:that|this|it|they|so)\b", re.I
+_WHEN_RE = re.compile(  # "when was that?", "When did it happen?": a date question with no names of its own
+    r"^\s*(?i:when|what date|on what date|which date|what day)\b(?:(?!\b[A-Z]).)*?\b(?i:that|this|it|they|so)\b"
 )
 _PREV_RE = re.compile(
-    r"^\s*(?P<wh>what|which|how|why|where|who|whom)(?:\s+\w+)??\s+(?P<aux>did|does|do|has|have|had|will|was|were|is|are)"
-    r"\s+(?P<subject>.+?)\s+(?P<verb>[a-z]+)(?P<rest>(?:\s+.*?)?)\s*[?.!]*\s*$",
+    r"^\s*(?P<wh>(?i:what|which|how|why|where|who|whom))(?:\s+\w+)??\s+"
+    r"(?P<aux>(?i:did|does|do|has|have|had|will|was|were|is|are))"
+    r"\s+(?P<subject>(?:the\s+)?[A-Z][\w’'.\-]*(?:\s+(?:and|of|the|[A-Z][\w’'.\-]*))*)"
+    r"\s+(?P<verb>[a-z]+)(?P<rest>(?:\s+.*?)?)\s*[?.!]*\s*$",
 )
 _TOPIC_RE = re.compile(r"\b(?P<prep>about|on|regarding|concerning|over)\s+(?P<topic>[^?.,]+?)\s*[?.!]*\s*$", re.I)
 _PLURAL_PRONOUN_RE = re.compile(r"\b(they|them|their|theirs|both sides|both)\b", re.I)
@@ -55,9 +57,11 @@ def is_followup(question: str) -> bool:
     q = question.strip()
     if _LEAD_RE.match(q) or _ABOUT_RE.match(_LEAD_RE.sub("", q)):
         return True
+    if _PLURAL_PRONOUN_RE.search(q) or _SINGULAR_PERSON_RE.search(q):  # "what did he say about Russia?"
+        return True
     if entities(q):
         return False
-    if _PLURAL_PRONOUN_RE.search(q) or _SINGULAR_PERSON_RE.search(q) or _THING_PRONOUN_RE.search(q):
+    if _THING_PRONOUN_RE.search(q):
         return True
     return len(lexical.words(q)) <= SHORT_FOLLOWUP_WORDS
 
@@ -90,10 +94,12 @@ def _rewrite_one(question: str, previous: str) -> str:
     if _WHEN_RE.match(body) and prev:  # "when was that?"
         return f"When {prev.group('aux')} {prev.group('subject')} {prev.group('verb')}{prev.group('rest')}?"
     if names:
-        rewritten = _PLURAL_PRONOUN_RE.sub(lambda m: _plural(m, names), body)
-        people = [n for n in names if len(n.split()) >= 1]
-        if len(people) == 1:
-            rewritten = _SINGULAR_PERSON_RE.sub(lambda m: _person(m, people[0]), rewritten)
+        # The previous question's subject is who "they"/"he" most likely refers to.
+        subject = entities(prev.group("subject")) if prev else []
+        actors = subject or names
+        rewritten = _PLURAL_PRONOUN_RE.sub(lambda m: _plural(m, actors), body)
+        if len(actors) == 1:
+            rewritten = _SINGULAR_PERSON_RE.sub(lambda m: _person(m, actors[0]), rewritten)
         if rewritten != body:
             return _capitalise(rewritten)
         if not entities(body) and len(lexical.words(body)) > 1:

@@ -1,0 +1,81 @@
+"""Date intent in questions and relative dates in answers (pure functions, no models)."""
+
+from datetime import date
+
+import pytest
+
+from rag.answer.dates import annotate_relative_dates, parse_date_intent
+from rag.types import Filters
+
+TODAY = date(2022, 8, 3)  # the newest release of the demo archive
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("What did Blinken say in March 2022?", (date(2022, 3, 1), date(2022, 3, 31))),
+        ("What happened in 2021 with Iran?", (date(2021, 1, 1), date(2021, 12, 31))),
+        ("Statements on 21 March 2025 about Albania", (date(2025, 3, 21), date(2025, 3, 21))),
+        ("What was said on June 3, 2021?", (date(2021, 6, 3), date(2021, 6, 3))),
+        ("Releases between May 2021 and July 2021 about Ukraine", (date(2021, 5, 1), date(2021, 7, 31))),
+        ("What about Cuba since June 2022?", (date(2022, 6, 1), None)),
+        ("Sanctions after March 2022", (date(2022, 4, 1), None)),
+        ("Sanctions before 2022", (None, date(2021, 12, 31))),
+        ("What did the Department announce last year?", (date(2021, 1, 1), date(2021, 12, 31))),
+        ("Anything this year on trade?", (date(2022, 1, 1), date(2022, 12, 31))),
+        ("What was announced last month?", (date(2022, 7, 1), date(2022, 7, 31))),
+        ("News from the past two weeks", (date(2022, 7, 20), date(2022, 8, 3))),
+    ],
+)
+def test_date_phrases_become_filters(question, expected):
+    intent = parse_date_intent(question, today=TODAY)
+    assert (intent.date_from, intent.date_to) == expected
+    assert not intent.prefer_recent
+
+
+def test_latest_asks_for_recency_not_a_window():
+    intent = parse_date_intent("What is the latest on Ukraine?", today=TODAY)
+    assert intent.prefer_recent and intent.date_from is None and intent.date_to is None
+
+
+def test_questions_without_dates_have_no_intent():
+    for question in ("What did Albania propose?", "Who leads the 55th session?", "How many people were evacuated?"):
+        assert parse_date_intent(question, today=TODAY).empty, question
+
+
+def test_explicit_filters_win_field_by_field():
+    intent = parse_date_intent("What happened in 2021?", today=TODAY)
+    merged = intent.merge_into(Filters(date_from=date(2021, 6, 1), sources=("U.S. Department of State",)))
+    assert merged.date_from == date(2021, 6, 1)
+    assert merged.date_to == date(2021, 12, 31)
+    assert merged.sources == ("U.S. Department of State",)
+
+
+def test_the_date_phrase_is_taken_out_of_the_retrieval_query():
+    intent = parse_date_intent("What did Blinken say about Ukraine in March 2022?", today=TODAY)
+    assert intent.strip_from("What did Blinken say about Ukraine in March 2022?") == "What did Blinken say about Ukraine?"
+
+
+def test_an_impossible_date_gives_no_filter_rather_than_an_error():
+    assert parse_date_intent("What happened on February 30, 2022?", today=TODAY).date_from is None
+
+
+@pytest.mark.parametrize(
+    "text, published, expected",
+    [
+        ("the UN General Assembly last September, and", date(2025, 3, 21), "last September [September 2024]"),
+        ("met last February", date(2025, 3, 21), "last February [February 2025]"),
+        ("will visit next April", date(2025, 3, 21), "next April [April 2025]"),
+        ("to Kazakhstan in May this year to participate", date(2025, 3, 21), "May this year [May 2025]"),
+        ("signed last year", date(2021, 6, 1), "last year [2020]"),
+        ("as announced yesterday", date(2022, 1, 1), "yesterday [2021-12-31]"),
+    ],
+)
+def test_relative_dates_in_a_release_are_resolved_against_its_date(text, published, expected):
+    assert expected in annotate_relative_dates(text, published)
+
+
+def test_annotation_is_idempotent_and_leaves_absolute_dates_alone():
+    once = annotate_relative_dates("the UN General Assembly last September", date(2025, 3, 21))
+    assert annotate_relative_dates(once, date(2025, 3, 21)) == once
+    assert annotate_relative_dates("in September 2023", date(2025, 3, 21)) == "in September 2023"
