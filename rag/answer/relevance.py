@@ -75,7 +75,9 @@ def pick_answer_sentences(
     scored: list[ScoredSentence], evidence: EvidenceIndex, limit: int = MAX_ANSWER_SENTENCES, prefer_recent: bool = False
 ) -> list[SourceSentence]:
     """The few best sentences, without near-duplicates; with `prefer_recent`, from the newest release first."""
-    relevant = [s for s in scored if s.score >= RELEVANCE_THRESHOLD and s.score >= RELATIVE_MARGIN * scored[0].score]
+    relevant = [s for s in scored if s.score >= RELEVANCE_THRESHOLD]
+    if not prefer_recent:  # "latest" wants the newest relevant sentence even if an older one matches better
+        relevant = [s for s in relevant if s.score >= RELATIVE_MARGIN * scored[0].score]
     if prefer_recent and relevant:
         newest = max((s.sentence.passage.chunk.published for s in relevant if s.sentence.passage.chunk.published),
                      default=None)

@@ -1,0 +1,203 @@
+"""AnswerService end to end over the Kazakhstan-Albania release: real embedding model, a static
+retriever, the extractive generator and a scripted fake LLM (the real ones are in
+test_answer_local.py and test_llm_server.py)."""
+
+import json
+from datetime import date
+
+import pytest
+
+from rag.answer.service import AnswerEvent, AnswerService
+from rag.answer.testing import StaticRetriever, kazakh_release, paragraph_chunks
+from rag.settings import Settings
+from rag.types import Filters
+
+
+class ScriptedLLM:
+    """Streams a fixed draft word by word, as a model backend would."""
+
+    name = "openai"
+
+    def __init__(self, draft: str):
+        self.draft = draft
+        self.requests = []
+
+    def stream(self, request):
+        self.requests.append(request)
+        for word in self.draft.split(" "):
+            yield word + " "
+
+
+@pytest.fixture(scope="module")
+def release():
+    return kazakh_release()
+
+
+@pytest.fixture
+def service(release, embedder):
+    settings = Settings()
+    return AnswerService(StaticRetriever(release[1]), embedder, settings, today=date(2025, 3, 21))
+
+
+def _with_llm(service, draft):
+    llm = ScriptedLLM(draft)
+    service._generators["openai"] = llm
+    return llm
+
+
+def _assert_spans_are_exact(answer, body):
+    for citation in answer.citations:
+        assert body[citation.start : citation.end] == citation.quote
+    keys = [k for s in answer.sentences for k in s.citation_keys]
+    assert keys == sorted(keys, key=int) or len(set(keys)) == len(answer.citations)
+    assert [c.key for c in answer.citations] == [str(i) for i in range(1, len(answer.citations) + 1)]
+
+
+def test_false_premise_is_reported_with_what_the_sources_do_say(service, release):
+    body, _ = release
+    answer = service.ask("What did Albania propose?")
+    assert answer.false_premise and not answer.refused
+    assert answer.text.startswith("The releases report no proposal by Albania.")
+    assert "the Kazakh side proposed the establishment of an Intergovernmental Commission" in answer.text
+    assert "Business Council" in answer.text
+    assert "Deputy Minister Yzeiraj underscored the significance of regular high-level interactions" in answer.text
+    assert len(answer.citations) == 2
+    # no sentence shown as supported credits Albania with a proposal
+    for sentence in answer.sentences[1:]:
+        assert sentence.supported and sentence.citation_keys
+        assert "Albania propos" not in sentence.text
+    # the relative date inside the quoted release is resolved against its publication date
+    assert "last September [September 2024]" in answer.text
+    _assert_spans_are_exact(answer, body)
+
+
+def test_the_asked_actor_gets_a_straight_answer(service):
+    answer = service.ask("What did the Kazakh side propose?")
+    assert not answer.false_premise and not answer.refused
+    assert "Intergovernmental Commission on Economic Cooperation" in answer.text
+    assert answer.citations[0].quote.startswith("In order to deepen economic cooperation")
+
+
+def test_an_extractive_answer_is_short_cited_and_deterministic(service, release):
+    body, _ = release
+    first = service.ask("What did Kazakhstan and Albania discuss?")
+    second = service.ask("What did Kazakhstan and Albania discuss?")
+    assert first.text == second.text
+    assert 1 <= len(first.sentences) <= 4
+    assert "The sides discussed the current and future prospects of bilateral cooperation" in first.text
+    assert all(s.supported and s.citation_keys for s in first.sentences)
+    assert first.generator == "extractive"
+    _assert_spans_are_exact(first, body)
+    assert set(first.timings) == {"rewrite", "retrieve", "generate", "check", "total"}
+    assert first.timings["total"] >= first.timings["check"] > 0
+
+
+def test_an_unanswerable_question_is_refused(service):
+    answer = service.ask("What is the population of Brazil?")
+    assert answer.refused and not answer.citations
+    assert answer.text.startswith("The releases don't say")
+
+
+def test_no_matching_release_is_a_refusal_naming_the_filter(service):
+    answer = service.ask("What did Kazakhstan and Albania discuss?", filters=Filters(date_from=date(2026, 1, 1)))
+    assert answer.refused and "from 2026-01-01" in answer.text
+
+
+def test_a_when_question_gets_the_release_date(service):
+    answer = service.ask("When will Edi Rama visit Kazakhstan?")
+    assert "in May this year [May 2025]" in answer.text
+    assert answer.text.endswith("The release was published on 21 March 2025 [1].")
+
+
+def test_stream_reports_status_then_tokens_then_the_checked_answer(service):
+    llm = _with_llm(service, "The sides discussed bilateral cooperation, political dialogue, trade and investment [1].")
+    events = list(service.stream("What did Kazakhstan and Albania discuss?", generator="openai"))
+    assert all(isinstance(e, AnswerEvent) for e in events)
+    assert events[0].kind == "status"
+    tokens = [e.text for e in events if e.kind == "token"]
+    assert len(tokens) > 5 and "".join(tokens).strip() == llm.draft
+    assert events[-1].kind == "answer" and [e.kind for e in events].count("answer") == 1
+    answer = events[-1].answer
+    assert answer.generator == "openai" and answer.sentences[0].supported
+    assert answer.citations[0].quote.startswith("The sides discussed the current and future prospects")
+
+
+def test_a_model_draft_is_checked_sentence_by_sentence(service):
+    _with_llm(
+        service,
+        "The Kazakh side proposed an Intergovernmental Commission on Economic Cooperation and a Business Council [2]. "
+        "Albania and Kazakhstan signed a free trade agreement worth 5 billion dollars [2]. "
+        "Deputy Minister Vassilenko called Albania a valuable and reliable partner in the Balkan region [7].",
+    )
+    answer = service.ask("What did the Kazakh side propose?", generator="openai")
+    verdicts = [(s.supported, bool(s.citation_keys)) for s in answer.sentences]
+    assert verdicts == [(True, True), (False, False), (True, True)]
+    assert "free trade" not in answer.text and "[7]" not in answer.text
+    assert answer.citations[1].quote.startswith("Deputy Minister Vassilenko highlighted")
+
+
+def test_a_model_that_invents_everything_falls_back_to_quoting_the_sources(service):
+    _with_llm(service, "Albania proposed to host the 2030 Olympic Games in Tirana [1]. Everyone agreed [2].")
+    answer = service.ask("What did the Kazakh side propose?", generator="openai")
+    assert answer.generator == "openai+extractive"
+    assert "Olympic" not in answer.text and "Intergovernmental Commission" in answer.text
+    assert any(not s.supported and "Olympic" in s.text for s in answer.sentences)
+
+
+def test_the_false_premise_is_passed_to_the_model_and_its_agreement_dropped(service):
+    llm = _with_llm(service, "Albania proposed an Intergovernmental Commission on Economic Cooperation [2].")
+    answer = service.ask("What did Albania propose?", generator="openai")
+    assert llm.requests[0].premise is not None
+    assert answer.false_premise
+    assert answer.text.startswith("The releases report no proposal by Albania.")
+    assert not any(s.supported and s.text.startswith("Albania proposed") for s in answer.sentences)
+
+
+def test_follow_ups_are_rewritten_before_retrieval(service):
+    history = [("user", "What did Kazakhstan and Albania discuss?"), ("assistant", "They discussed cooperation [1].")]
+    answer = service.ask("and what about trade?", history=history)
+    assert answer.standalone_question == "What did Kazakhstan and Albania discuss about trade?"
+    assert service.retriever.calls[-1][0] == answer.standalone_question
+    assert "trade" in answer.text
+
+
+def test_date_words_in_the_question_filter_retrieval_and_explicit_filters_win(release, embedder):
+    body, chunks = release
+    old_text = "The Secretary met the Albanian Foreign Minister to discuss trade and energy cooperation."
+    old = paragraph_chunks("old", old_text, title="Meeting", published=date(2021, 6, 2))
+    retriever = StaticRetriever(old + chunks)
+    service = AnswerService(retriever, embedder, Settings(), today=date(2025, 3, 21))
+
+    answer = service.ask("What was discussed about trade in June 2021?")
+    _, filters, _ = retriever.calls[-1]
+    assert (filters.date_from, filters.date_to) == (date(2021, 6, 1), date(2021, 6, 30))
+    assert retriever.calls[-1][0] == "What was discussed about trade?"
+    assert {p.chunk.doc_id for p in answer.passages} == {"old"}
+
+    service.ask("What was discussed last year?", filters=Filters(date_from=date(2024, 6, 1)))
+    _, filters, _ = retriever.calls[-1]
+    assert (filters.date_from, filters.date_to) == (date(2024, 6, 1), date(2024, 12, 31))
+
+
+def test_latest_prefers_the_newest_release(release, embedder):
+    _, chunks = release
+    old_text = "The Secretary discussed trade and economic ties with Albania."
+    old = paragraph_chunks("old", old_text, title="Old meeting", published=date(2021, 6, 2))
+    service = AnswerService(StaticRetriever(old + chunks), embedder, Settings(), today=date(2025, 3, 21))
+    answer = service.ask("What is the latest on trade and economic ties with Albania?")
+    assert answer.passages[0].chunk.published == date(2025, 3, 21)
+    assert answer.citations and answer.citations[0].published == date(2025, 3, 21)
+
+
+def test_the_answer_serialises_to_json(service):
+    data = json.loads(json.dumps(service.ask("What did Albania propose?").to_dict()))
+    assert data["false_premise"] is True
+    assert data["citations"][0]["published"] == "2025-03-21"
+    assert {"quote", "start", "end", "chunk_id", "support"} <= set(data["citations"][0])
+
+
+def test_bad_input_is_a_clear_error(service):
+    with pytest.raises(ValueError, match="unknown generator 'gpt5'"):
+        service.ask("What did Albania propose?", generator="gpt5")
+    with pytest.raises(ValueError, match="empty"):
+        service.ask("   ")
