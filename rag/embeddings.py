@@ -54,6 +54,7 @@ class Embedder(Embeddings):
         )
         self.model.max_seq_length = settings.max_tokens
         self.tokenizer = self.model.tokenizer
+        self._fast = self.tokenizer.backend_tokenizer
         self.dimension = int(self.model.get_embedding_dimension())
         self.name = settings.model
         # torch releases the GIL while encoding; one encode at a time keeps 2 cores from thrashing
@@ -76,7 +77,9 @@ class Embedder(Embeddings):
         return vectors.cpu().numpy()
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        # The Rust tokenizer directly: ~1.6x faster than the Python wrapper, and the chunker
+        # calls this once per sentence (~80k times for the demo corpus).
+        return len(self._fast.encode(text, add_special_tokens=False).ids)
 
     def count_tokens_batch(self, texts: list[str]) -> list[int]:
         if not texts:
