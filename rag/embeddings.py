@@ -54,7 +54,13 @@ class Embedder(Embeddings):
         )
         self.model.max_seq_length = settings.max_tokens
         self.tokenizer = self.model.tokenizer
-        self._fast = self.tokenizer.backend_tokenizer
+        # A private copy of the Rust tokenizer without the model's padding and truncation, so
+        # counts are exact even past the window.
+        from tokenizers import Tokenizer
+
+        self._fast = Tokenizer.from_str(self.tokenizer.backend_tokenizer.to_str())
+        self._fast.no_padding()
+        self._fast.no_truncation()
         self.dimension = int(self.model.get_embedding_dimension())
         self.name = settings.model
         # torch releases the GIL while encoding; one encode at a time keeps 2 cores from thrashing
