@@ -130,3 +130,13 @@ def test_history_for_the_service_is_plain_text():
     assert chat.service_history(turns) == [("user", "Q1"), ("assistant", "A1 [1]")]
     messages = chat.chat_messages(turns, ("Q2", "<div>…</div>"))
     assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
+
+
+def test_sentence_citation_keys_become_markers_when_the_text_lacks_them():
+    ans = answer(citation(), citation(key="2"), sentences=(
+        AnswerSentence("The Kazakh side proposed a commission.", ("1", "2"), True),
+        AnswerSentence("Already marked [2].", ("2",), True),
+    ))
+    bubble = render.answer_html(ans, turn=1)
+    assert re.search(r'commission <a class="cite-marker"[^>]*>\[1\]</a><a class="cite-marker"[^>]*>\[2\]</a>\.', bubble)
+    assert bubble.count('data-target="src-1-2"') == 2

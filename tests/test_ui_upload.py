@@ -27,7 +27,8 @@ def test_accepted_files_are_copied_others_refused_with_reason(tmp_path):
     big = write(src / "big.txt", "x" * (2 * MB))
     staged = upload.stage_uploads([good, also, bad, big, src / "gone.txt"], tmp_path / "uploads", max_bytes=MB)
     assert [p.name for p in staged.files] == ["release.txt", "notes.md"]
-    assert all(p.parent == staged.folder and p.parent.parent == tmp_path / "uploads" for p in staged.files)
+    assert all(p.parent.parent == tmp_path / "uploads" for p in staged.files)
+    assert [staged.label(str(p)) for p in staged.files] == ["release.txt", "notes.md"]
     problems = {r.path: r.problem for r in staged.rejected}
     assert "not accepted" in problems["tool.exe"]
     assert "over the 1.0 MB limit" in problems["big.txt"]
@@ -40,6 +41,19 @@ def test_same_name_twice_does_not_overwrite(tmp_path):
     b = write(tmp_path / "b" / "r.txt", "second")
     staged = upload.stage_uploads([a, b], tmp_path / "uploads", MB)
     assert sorted(p.read_text() for p in staged.files) == ["first", "second"]
+
+
+def test_same_content_again_lands_on_the_same_path(tmp_path):
+    """A document's id comes from its path: a re-upload must not become a second document."""
+    a = write(tmp_path / "a" / "r.txt", "same")
+    first = upload.stage_uploads([a], tmp_path / "uploads", MB)
+    second = upload.stage_uploads([a, a], tmp_path / "uploads", MB)
+    assert first.files == second.files and len(second.files) == 1
+    archive = tmp_path / "batch.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("one.txt", "One.")
+    once = upload.stage_uploads([archive], tmp_path / "uploads", MB)
+    assert upload.stage_uploads([archive], tmp_path / "uploads", MB).files == once.files
 
 
 def test_zip_is_extracted_inside_its_folder_and_unsafe_members_skipped(tmp_path):
@@ -55,8 +69,10 @@ def test_zip_is_extracted_inside_its_folder_and_unsafe_members_skipped(tmp_path)
         link.external_attr = (stat.S_IFLNK | 0o777) << 16
         zf.writestr(link, "/etc/passwd")
     staged = upload.stage_uploads([archive], tmp_path / "uploads", MB)
-    names = sorted(str(p.relative_to(staged.folder)) for p in staged.files)
+    folder = staged.files[0].parent.parent.parent  # uploads/<hash>/batch/releases/one.txt
+    names = sorted(str(p.relative_to(folder)) for p in staged.files)
     assert names == ["batch/releases/one.txt", "batch/two.jsonl"]
+    assert sorted(staged.labels.values()) == ["batch.zip/releases/one.txt", "batch.zip/two.jsonl"]
     assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "uploads" / "escape.txt").exists()
     problems = {r.path: r.problem for r in staged.rejected}
     assert "unsafe" in problems["batch.zip/../escape.txt"]
@@ -64,7 +80,7 @@ def test_zip_is_extracted_inside_its_folder_and_unsafe_members_skipped(tmp_path)
     assert "unsafe" in problems["batch.zip/link.txt"]
     assert "not accepted" in problems["batch.zip/run.sh"]
     every_file = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert all(p == archive or staged.folder in p.parents for p in every_file)
+    assert all(p == archive or folder in p.parents for p in every_file)
 
 
 def test_zip_over_the_size_cap_is_refused(tmp_path):

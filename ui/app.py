@@ -7,6 +7,7 @@ JSON), /ingest (upload files), /corpus_stats, /search_titles.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -59,11 +60,13 @@ def build_app(services) -> gr.Blocks:
     def answer_json(
         question: str, date_from: str = "", date_to: str = "", sources: list[str] | None = None,
         top_k: int = 0, generator: str = "",
-    ) -> dict:
-        """Answer one question (no chat history); returns the checked Answer as JSON."""
+    ) -> str:
+        """Answer one question (no chat history); returns the checked Answer as a JSON string."""
+        # A string, not a dict: gradio_client takes any dict with a "path" key (as citations have)
+        # for a file to download.
         filters = chat.make_filters(date_from, date_to, sources or [])
         answer = services.answers.ask(question, filters=filters, top_k=top_k or None, generator=generator or None)
-        return answer.to_dict()
+        return json.dumps(answer.to_dict(), ensure_ascii=False)
 
     def example(evt: gr.SelectData):
         value = evt.value
@@ -85,15 +88,14 @@ def build_app(services) -> gr.Blocks:
             report = services.ingest.ingest(staged.files, progress=on_progress)
             written = report.chunks_written
             for result in report.files:
-                shown = _relative(result.path, staged.folder)
-                rows.append([shown, result.status, result.documents, result.chunks, "; ".join(result.errors)])
-        else:
-            _remove_if_empty(staged.folder)
+                shown = staged.label(result.path)  # the user's file name, not the staging path
+                problems = "; ".join(e.replace(result.path, shown) for e in result.errors)
+                rows.append([shown, result.status, result.documents, result.chunks, problems])
         counts: dict[str, int] = {}
         for row in rows:
             counts[row[1]] = counts.get(row[1], 0) + 1
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing uploaded"
-        summary = f"**{summary}**; {written} passages written."
+        summary = f"**{summary}**; {written} passage(s) written."
         table = rows or [["", "", 0, 0, ""]]
         return (table, summary, gr.update(choices=services.store.sources()), *corpus.corpus_view(services.store))
 
@@ -146,8 +148,11 @@ def build_app(services) -> gr.Blocks:
                                     label="From", include_time=False, type="string", elem_id="date-from"
                                 )
                                 date_to = gr.DateTime(label="To", include_time=False, type="string", elem_id="date-to")
+                                # Custom values allowed: sources added by an upload are valid before
+                                # this session's choices are refreshed.
                                 source_filter = gr.Dropdown(
-                                    label="Source (ministry)", multiselect=True, choices=[], elem_id="source-filter"
+                                    label="Source (ministry)", multiselect=True, choices=services.store.sources(),
+                                    allow_custom_value=True, elem_id="source-filter",
                                 )
                             with gr.Row():
                                 top_k = gr.Slider(
@@ -174,6 +179,7 @@ def build_app(services) -> gr.Blocks:
                 ingest_result = gr.Dataframe(
                     headers=RESULT_HEADERS, datatype=["str", "str", "number", "number", "str"],
                     interactive=False, wrap=True, elem_id="ingest-result", label="Per-file result",
+                    column_widths=["30%", "10%", "10%", "10%", "40%"],
                 )
             with gr.Tab("Corpus", id="corpus"):
                 corpus_summary = gr.HTML(elem_id="corpus-summary")
@@ -245,17 +251,3 @@ def launch(
         **launch_options(settings),
     )
     return demo
-
-
-def _relative(path: str, folder: Path) -> str:
-    try:
-        return str(Path(path).relative_to(folder))
-    except ValueError:
-        return Path(path).name
-
-
-def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:
-        pass

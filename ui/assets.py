@@ -35,6 +35,7 @@ table.documents { width: 100%; border-collapse: collapse; font-size: 0.9em; }
 table.documents th, table.documents td { text-align: left; padding: 0.25em 0.5em;
   border-bottom: 1px solid var(--border-color-primary); vertical-align: top; }
 table.documents td.doc-date { white-space: nowrap; }
+#documents-table a, #sources-panel a.source-title { padding: 0 !important; margin: 0 !important; }
 """
 
 # Event delegation on the document: the chat re-renders its messages, so listeners on the

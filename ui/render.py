@@ -71,6 +71,18 @@ def _with_markers(text: str, turn: int, keys: set[str]) -> str:
     return _MARKER.sub(link, esc(text))
 
 
+def _sentence_with_keys(text: str, citation_keys: tuple[str, ...]) -> str:
+    """The sentence with a [key] marker for each of its citations (added where the text lacks one)."""
+    present = set(_MARKER.findall(text))
+    missing = [k for k in citation_keys if k not in present]
+    if not missing:
+        return text
+    stripped = text.rstrip()
+    end = len(stripped) - 1 if stripped.endswith((".", "!", "?")) else len(stripped)
+    markers = " " + "".join(f"[{k}]" for k in missing)
+    return stripped[:end] + markers + stripped[end:]
+
+
 def answer_html(answer: Answer, turn: int) -> str:
     """The checked answer: flags for refusal / false premise, unsupported sentences marked, markers linked."""
     keys = {c.key for c in answer.citations}
@@ -88,7 +100,7 @@ def answer_html(answer: Answer, turn: int) -> str:
     if answer.sentences:
         sentences = []
         for sentence in answer.sentences:
-            body = _with_markers(sentence.text, turn, keys)
+            body = _with_markers(_sentence_with_keys(sentence.text, sentence.citation_keys), turn, keys)
             if sentence.supported:
                 sentences.append(f'<span class="answer-sentence supported">{body}</span>')
             else:
@@ -114,6 +126,10 @@ def answer_html(answer: Answer, turn: int) -> str:
 
 
 # -- the sources panel ----------------------------------------------------------------------
+def _file_name(path: str) -> str:
+    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
 def _highlighted_passage(cite: Citation) -> str:
     """The passage with the supporting span in a <mark>; falls back to searching for the quote."""
     passage = cite.passage_text or ""
@@ -146,7 +162,7 @@ def citation_card(cite: Citation, turn: int) -> str:
         f'<span class="source-org">{esc(cite.source or "unknown source")}</span>',
     ]
     if not url and cite.path:
-        meta.append(f'<span class="source-path">{esc(cite.path)}</span>')
+        meta.append(f'<span class="source-path" title="{esc(cite.path)}">{esc(_file_name(cite.path))}</span>')
     return (
         f'<article class="source-card" id="{source_anchor(turn, cite.key)}" data-key="{esc(cite.key)}">'
         f'<header><span class="source-key">[{esc(cite.key)}]</span> {heading}</header>'

@@ -1,4 +1,8 @@
-"""Uploaded files -> a folder under data_dir/uploads/ that the ingest pipeline can read.
+"""Uploaded files -> folders under data_dir/uploads/ that the ingest pipeline can read.
+
+Each upload lands in uploads/<hash of its bytes>/<its name>: a document's id comes from its file's
+path, so uploading the same file again gives the same path and the pipeline reports it unchanged
+instead of storing a duplicate (with a timestamped folder every re-upload was a new document).
 
 Checks type and size before anything is stored, and extracts zip archives safely: no absolute
 paths or `..` components, no links, a cap on member count and on the uncompressed total (a zip
@@ -7,9 +11,9 @@ bomb's headers may lie, so the bytes are counted as they are written).
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import stat
-import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -35,9 +39,18 @@ class Rejected:
 
 @dataclass
 class StagedUpload:
-    folder: Path  # data_dir/uploads/<timestamp>
+    root: Path  # data_dir/uploads
     files: list[Path] = field(default_factory=list)  # ready for the pipeline
     rejected: list[Rejected] = field(default_factory=list)  # refused before ingestion, with why
+    labels: dict[str, str] = field(default_factory=dict)  # staged path -> what the user called it
+
+    def add(self, path: Path, label: str) -> None:
+        if str(path) not in self.labels:
+            self.files.append(path)
+            self.labels[str(path)] = label
+
+    def label(self, path: str) -> str:
+        return self.labels.get(str(path), Path(path).name)
 
 
 def document_suffixes() -> frozenset[str]:
@@ -50,9 +63,9 @@ def document_suffixes() -> frozenset[str]:
 
 
 def stage_uploads(paths: list[Path | str], uploads_root: Path, max_bytes: int) -> StagedUpload:
-    """Copy accepted uploads (and the members of uploaded zips) into a fresh folder under uploads_root."""
-    folder = _fresh_folder(Path(uploads_root))
-    staged = StagedUpload(folder)
+    """Copy accepted uploads (and the members of uploaded zips) into content-addressed folders."""
+    root = Path(uploads_root)
+    staged = StagedUpload(root)
     allowed = document_suffixes()
     for raw in paths:
         path = Path(raw)
@@ -67,11 +80,15 @@ def stage_uploads(paths: list[Path | str], uploads_root: Path, max_bytes: int) -
         elif path.stat().st_size > max_bytes:
             staged.rejected.append(_reject(name, f"{_mb(path.stat().st_size)} is over the {_mb(max_bytes)} limit"))
         elif suffix == ".zip":
-            _extract_zip(path, folder / _unique_name(folder, path.stem), max_bytes, allowed, staged)
+            _extract_zip(path, root / _digest(path) / path.stem, max_bytes, allowed, staged)
         else:
-            target = folder / _unique_name(folder, name)
-            shutil.copyfile(path, target)
-            staged.files.append(target)
+            target = root / _digest(path) / name
+            if not target.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                partial = target.with_name(target.name + ".part")
+                shutil.copyfile(path, partial)
+                partial.replace(target)  # a crash mid-copy never leaves a truncated release behind
+            staged.add(target, name)
     return staged
 
 
@@ -105,17 +122,19 @@ def _extract_zip(archive: Path, dest: Path, max_bytes: int, allowed: frozenset[s
                 continue
             target = dest.joinpath(*relative.parts)
             target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".part")
             try:
-                budget -= _copy_limited(zf, member, target, budget)
+                budget -= _copy_limited(zf, member, partial, budget)
             except _TooLarge:
-                target.unlink(missing_ok=True)
+                partial.unlink(missing_ok=True)
                 staged.rejected.append(_reject(where, f"the archive unpacks to more than {_mb(max_bytes)}; stopped"))
                 return
             except (zipfile.BadZipFile, OSError, RuntimeError) as error:  # RuntimeError: encrypted member
-                target.unlink(missing_ok=True)
+                partial.unlink(missing_ok=True)
                 staged.rejected.append(_reject(where, f"could not be extracted ({error})"))
                 continue
-            staged.files.append(target)
+            partial.replace(target)
+            staged.add(target, where)
 
 
 class _TooLarge(Exception):
@@ -145,26 +164,12 @@ def _safe_member_path(member: zipfile.ZipInfo) -> PurePosixPath | None:
     return path
 
 
-def _fresh_folder(root: Path) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in range(1000):
-        folder = root / (stamp if n == 0 else f"{stamp}-{n}")
-        try:
-            folder.mkdir(parents=True)
-            return folder
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"could not create an upload folder under {root}")
-
-
-def _unique_name(folder: Path, name: str) -> str:
-    """Two uploads with the same name in one batch must not overwrite each other."""
-    candidate, n = name, 1
-    stem, suffix = Path(name).stem, Path(name).suffix
-    while (folder / candidate).exists():
-        candidate = f"{stem}-{n}{suffix}"
-        n += 1
-    return candidate
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(_COPY_CHUNK):
+            sha.update(block)
+    return sha.hexdigest()[:16]
 
 
 def _reject(name: str, problem: str) -> Rejected:
