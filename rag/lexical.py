@@ -1,8 +1,9 @@
 """The lexical (BM25) index, derived from the vector store and cached on disk.
 
 Chroma is the source of truth for chunk texts. This index is rebuilt from it whenever the
-store's version token changes, written to a temporary folder and renamed into place, so a
-crash mid-build never leaves a half-written index behind.
+store's version token changes, written to a temporary folder and renamed into place under its
+version's name, so a crash mid-build never leaves a half-written index behind and processes
+sharing a data_dir never read each other's half-written files.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,9 +93,17 @@ class LexicalIndex:
         return mask.astype(np.float32)
 
     # -- persistence ---------------------------------------------------------------------
+    # Layout: folder/<version>/ holds one complete index. Several processes (UI workers, CLI
+    # runs) may share a data_dir: each writes into a private temporary folder and renames it to
+    # its version's name in one step. A version's folder, once there, never changes, so a
+    # reader never sees a half-written or mixed index, and two writers of the same version
+    # simply keep the first. Older versions are removed after a newer one lands.
     def save(self, folder: Path) -> None:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".lexical-", dir=folder.parent))
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / _safe_name(self.version)
+        if final.exists():
+            return  # another process built this very version already
+        tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=folder))
         try:
             if self.bm25 is not None:
                 self.bm25.save(str(tmp / "bm25"), show_progress=False)
@@ -102,29 +112,57 @@ class LexicalIndex:
             (tmp / "meta.json").write_text(
                 json.dumps({"version": self.version, "ids": self.ids, "source_names": self.source_names})
             )
-            old = folder.with_name(folder.name + ".old")
-            if folder.exists():
-                shutil.rmtree(old, ignore_errors=True)
-                folder.rename(old)
-            tmp.rename(folder)
-            shutil.rmtree(old, ignore_errors=True)
+            try:
+                tmp.rename(final)
+            except OSError:
+                if not final.exists():
+                    raise  # not the benign race (the same version landed first): a real failure
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        _remove_other_versions(folder, keep=final)
 
     @classmethod
-    def load(cls, folder: Path) -> "LexicalIndex | None":
+    def load(cls, folder: Path, version: str | None = None) -> "LexicalIndex | None":
+        """The index of ``version`` (or the newest one saved) under folder; None when absent or unreadable."""
         try:
-            meta = json.loads((folder / "meta.json").read_text())
+            if version is not None:
+                where = folder / _safe_name(version)
+            else:
+                saved = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+                where = max(saved, key=lambda p: p.stat().st_mtime)
+            meta = json.loads((where / "meta.json").read_text())
             bm25 = None
-            if (folder / "bm25").exists():
-                bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=True, show_progress=False, verbosity=0)
+            if (where / "bm25").exists():
+                bm25 = bm25s.BM25.load(str(where / "bm25"), mmap=True, show_progress=False, verbosity=0)
             return cls(
                 version=meta["version"],
                 ids=meta["ids"],
-                published=np.load(folder / "published.npy"),
-                sources=np.load(folder / "sources.npy"),
+                published=np.load(where / "published.npy"),
+                sources=np.load(where / "sources.npy"),
                 source_names=meta["source_names"],
                 bm25=bm25,
             )
         except (OSError, ValueError, KeyError):
-            return None  # missing or unreadable: the caller rebuilds it from the store
+            return None  # missing, unreadable or removed under us: the caller rebuilds it from the store
+
+
+def _safe_name(version: str) -> str:
+    """A version token as a folder name (tokens are hex, but never trust a name read from a server)."""
+    cleaned = "".join(ch for ch in version if ch.isalnum() or ch in "-_")
+    return cleaned or "empty"
+
+
+def _remove_other_versions(folder: Path, keep: Path) -> None:
+    # Best effort: a process still reading an old version keeps its open files (mmap) on Linux,
+    # and one that fails to load a removed version rebuilds from the store.
+    try:
+        newest = keep.stat().st_mtime
+        for other in folder.iterdir():
+            if other == keep or not other.is_dir():
+                continue
+            if not other.name.startswith(".") and other.stat().st_mtime <= newest:
+                shutil.rmtree(other, ignore_errors=True)
+            elif other.name.startswith(".building-") and time.time() - other.stat().st_mtime > 3600:
+                shutil.rmtree(other, ignore_errors=True)  # left by a crashed build
+    except OSError:
+        pass  # another process is cleaning up at the same time
