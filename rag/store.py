@@ -255,7 +255,7 @@ class ChunkStore:
         with self._lexical_lock:
             if self._lexical is not None and self._lexical.version == version:
                 return self._lexical
-            cached = LexicalIndex.load(self.lexical_dir)
+            cached = LexicalIndex.load(self.lexical_dir, version)
             if cached is None or cached.version != version:
                 cached = self._build_lexical(version)
                 cached.save(self.lexical_dir)
