@@ -201,3 +201,20 @@ def test_bad_input_is_a_clear_error(service):
         service.ask("What did Albania propose?", generator="gpt5")
     with pytest.raises(ValueError, match="empty"):
         service.ask("   ")
+
+
+def test_the_premise_check_reads_lower_case_names_the_sources_capitalise(service):
+    answer = service.ask("what did albania propose?")
+    assert answer.false_premise and answer.text.startswith("The releases report no proposal by Albania.")
+
+
+def test_questions_quoted_in_a_transcript_are_not_answers(embedder):
+    text = (
+        "QUESTION: Why is Greenland so important to the United States?\n\n"
+        "SECRETARY BLINKEN: Greenland is important because of its strategic position in the Arctic and its climate research."
+    )
+    chunks = paragraph_chunks("transcript", text, title="Joint press availability", published=date(2021, 5, 20))
+    service = AnswerService(StaticRetriever(chunks), embedder, Settings(), today=date(2021, 5, 20))
+    answer = service.ask("Why is Greenland important to the United States?")
+    assert "strategic position in the Arctic" in answer.text
+    assert "?" not in answer.text

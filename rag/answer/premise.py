@@ -185,8 +185,17 @@ def _only_agent(names: list[str], aliases: set[str]) -> bool:
     return bool(names) and all(_is_alias(n, aliases) for n in names)
 
 
+def capitalise_known_names(question: str, texts: list[str]) -> str:
+    """"what did albania propose?" -> "what did Albania propose?" when the sources spell it as a name."""
+    names = {w.lower(): w for text in texts for w in re.findall(r"(?<=\w[\s,;:])([A-Z][\w’'\-]+)", text)}
+    names = {low: w for low, w in names.items() if low not in lexical.STOPWORDS and low not in lexical.TITLE_WORDS}
+    return re.sub(r"\b[a-z][\w’'\-]+\b", lambda m: names.get(m.group(), m.group()), question)
+
+
 def check_premise(question: str, sentences: list[SourceSentence]) -> PremiseFinding | None:
-    action = parse_agent_action(question)
+    action = parse_agent_action(question) or parse_agent_action(
+        capitalise_known_names(question, [s.text for s in sentences])
+    )
     if action is None:
         return None
     verb_stem = lexical.stem(action.verb)

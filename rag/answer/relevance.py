@@ -56,6 +56,10 @@ def score_sentences(question: str, evidence: EvidenceIndex) -> list[ScoredSenten
     return scored
 
 
+def _is_question(text: str) -> bool:
+    return text.rstrip(" \"'”’)").endswith("?")
+
+
 def _names_in_context(names: set[str], passage) -> frozenset[str]:
     """Stems of the question's names that the passage (or its title) mentions anywhere.
 
@@ -75,7 +79,8 @@ def pick_answer_sentences(
     scored: list[ScoredSentence], evidence: EvidenceIndex, limit: int = MAX_ANSWER_SENTENCES, prefer_recent: bool = False
 ) -> list[SourceSentence]:
     """The few best sentences, without near-duplicates; with `prefer_recent`, from the newest release first."""
-    relevant = [s for s in scored if s.score >= RELEVANCE_THRESHOLD]
+    # A question in a transcript ("Why is Greenland so important?") is never an answer.
+    relevant = [s for s in scored if s.score >= RELEVANCE_THRESHOLD and not _is_question(s.sentence.text)]
     if not prefer_recent:  # "latest" wants the newest relevant sentence even if an older one matches better
         relevant = [s for s in relevant if s.score >= RELATIVE_MARGIN * scored[0].score]
     if prefer_recent and relevant:
