@@ -218,3 +218,28 @@ def test_questions_quoted_in_a_transcript_are_not_answers(embedder):
     answer = service.ask("Why is Greenland important to the United States?")
     assert "strategic position in the Arctic" in answer.text
     assert "?" not in answer.text
+
+
+class RewritingLLM(ScriptedLLM):
+    def __init__(self, draft, rewrite):
+        super().__init__(draft)
+        self.rewrite = rewrite
+
+    def complete(self, messages):
+        assert "Kazakhstan and Albania" in messages[-1]["content"]
+        return self.rewrite
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        ("What did Kazakhstan and Albania say about trade and economic ties?",
+         "What did Kazakhstan and Albania say about trade and economic ties?"),
+        ("Sure! Here is the question:\nWhat about trade?", "What did Kazakhstan and Albania discuss about trade?"),
+    ],
+)
+def test_an_openai_model_rewrites_follow_ups_when_its_rewrite_is_sane(service, reply, expected):
+    service._generators["openai"] = RewritingLLM("The sides discussed trade [1].", reply)
+    history = [("user", "What did Kazakhstan and Albania discuss?"), ("assistant", "...")]
+    answer = service.ask("and what about trade?", history=history, generator="openai")
+    assert answer.standalone_question == expected

@@ -10,9 +10,9 @@ chain of follow-ups keeps its topic. A question that names its own actors is lef
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from rag.answer import lexical
+from rag.answer import lexical, prompts
 
 _LEAD_RE = re.compile(r"^\s*(?:(?:and|also|but|so|ok|okay|then)\b[\s,]*)+", re.IGNORECASE)
 _ABOUT_RE = re.compile(r"^\s*(?:what|how)\s+(?:about|of|regarding|concerning)\s+(?P<topic>.+?)\s*[?.!]*\s*$", re.I)
@@ -125,3 +125,29 @@ def _person(match: re.Match, name: str) -> str:
 
 def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def rewrite_with_model(
+    question: str, history: Sequence[tuple[str, str]], complete: Callable[[list[dict[str, str]]], str]
+) -> str | None:
+    """A model's standalone rewrite of a follow-up, or None when it is unusable (then use the
+    deterministic rewrite). Only follow-ups go to the model; its reply must be one plausible question."""
+    users = [text for role, text in history if role == "user" and text.strip()]
+    if not users or not is_followup(question):
+        return None
+    transcript = "\n".join(f"{role}: {' '.join(text.split())[:300]}" for role, text in history[-6:])
+    try:
+        reply = complete([
+            {"role": "system", "content": prompts.REWRITE_SYSTEM_PROMPT},
+            {"role": "user", "content": prompts.REWRITE_USER_PROMPT.format(history=transcript, question=question)},
+        ])
+    except Exception:  # a rewrite is an optimisation; the deterministic one always exists
+        return None
+    lines = [line.strip(" \"'") for line in reply.strip().splitlines() if line.strip()]
+    if len(lines) != 1:
+        return None
+    candidate = lines[0]
+    too_long = len(candidate) > 3 * (len(question) + len(users[-1]))
+    if too_long or len(lexical.words(candidate)) < 3 or not candidate.endswith("?"):
+        return None
+    return candidate

@@ -128,6 +128,15 @@ class OpenAIGenerator:
             streaming=True,
         )
 
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        """One non-streamed reply (used for follow-up rewriting)."""
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        converted = [SystemMessage(m["content"]) if m["role"] == "system" else HumanMessage(m["content"])
+                     for m in messages]
+        reply = self.chat.invoke(converted)
+        return reply.content if isinstance(reply.content, str) else ""
+
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         from langchain_core.messages import HumanMessage, SystemMessage
 

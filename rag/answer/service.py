@@ -16,7 +16,7 @@ from typing import Literal
 
 from rag.answer import prompts
 from rag.answer.citations import check_draft, compose
-from rag.answer.conversation import rewrite_followup
+from rag.answer.conversation import rewrite_followup, rewrite_with_model
 from rag.answer.dates import DateIntent, parse_date_intent
 from rag.answer.evidence import EvidenceIndex
 from rag.answer.generators import GenerationRequest, Generator, make_generator
@@ -85,7 +85,7 @@ class AnswerService:
             timings[stage] = round(timings.get(stage, 0.0) + now - clock, 4)
             clock = now
 
-        standalone = rewrite_followup(question, history)
+        standalone = self._rewrite(question, history, backend, writer)
         intent = parse_date_intent(standalone, self.today())
         filters = intent.merge_into(filters)
         lap("rewrite")
@@ -155,7 +155,26 @@ class AnswerService:
             return self._today
         return self._newest_release() or date.today()
 
+    def warm_up(self) -> None:
+        """Load the configured generator's model now (in the background), not on the first question."""
+        if self.settings.generator.backend == "local":
+            import threading
+
+            from rag.answer.local_model import get_local_model
+
+            threading.Thread(target=get_local_model, name="local-llm-warm-up", daemon=True).start()
+
     # ---- helpers ----
+
+    @staticmethod
+    def _rewrite(question: str, history: Sequence[tuple[str, str]], backend: str, writer: Generator) -> str:
+        """Follow-ups become standalone questions: by the model when an OpenAI-compatible one is in use
+        (SmolLM2 is too weak to trust with it) and its rewrite looks sane, else deterministically."""
+        if backend == "openai" and history and hasattr(writer, "complete"):
+            rewritten = rewrite_with_model(question, history, writer.complete)
+            if rewritten:
+                return rewritten
+        return rewrite_followup(question, history)
 
     def _generator(self, backend: str) -> Generator:
         if backend not in self._generators:
