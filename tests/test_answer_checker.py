@@ -131,3 +131,12 @@ def test_citations_are_renumbered_in_order_of_first_use_and_unsupported_sentence
     for citation in composed.citations:
         assert body[citation.start : citation.end] == citation.quote
         assert citation.passage_text[citation.start - citation.passage_start :][: len(citation.quote)] == citation.quote
+
+
+def test_a_negated_claim_naming_the_real_actor_is_not_a_misattribution(evidence):
+    from rag.answer.citations import misattributed
+
+    wrong = "Albania proposed an Intergovernmental Commission on Economic Cooperation."
+    negated = "Albania did not propose it; the Kazakh side proposed an Intergovernmental Commission."
+    assert misattributed(wrong, evidence.best_span(wrong, "2"), evidence)
+    assert not misattributed(negated, evidence.best_span(negated, "2"), evidence)

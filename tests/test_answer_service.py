@@ -243,3 +243,22 @@ def test_an_openai_model_rewrites_follow_ups_when_its_rewrite_is_sane(service, r
     history = [("user", "What did Kazakhstan and Albania discuss?"), ("assistant", "...")]
     answer = service.ask("and what about trade?", history=history, generator="openai")
     assert answer.standalone_question == expected
+
+
+def test_relative_dates_in_questions_are_read_against_the_newest_release_in_the_store(release, embedder):
+    class Store:
+        def version(self):
+            return "v1"
+
+        def documents(self):
+            from types import SimpleNamespace
+
+            return [SimpleNamespace(published=date(2022, 8, 3)), SimpleNamespace(published=None)]
+
+    retriever = StaticRetriever(release[1])
+    retriever.store = Store()
+    service = AnswerService(retriever, embedder, Settings())
+    assert service.today() == date(2022, 8, 3)
+    service.ask("What did Albania say last year?")
+    _, filters, _ = retriever.calls[-1]
+    assert (filters.date_from, filters.date_to) == (date(2021, 1, 1), date(2021, 12, 31))

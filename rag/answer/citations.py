@@ -32,6 +32,7 @@ MIN_SIMILARITY = 0.55
 
 # "[1]", "[1, 2]", "[1][2]", "[Source 1]", "[source: 2]"
 _MARK_RE = re.compile(r"\[\s*(?:sources?\s*:?\s*)?(\d+(?:\s*(?:,|and)\s*\d+)*)\s*\]", re.IGNORECASE)
+_NEGATION_RE = re.compile(r"\b(?:not|no|never|neither|nor)\b|n[’']t\b", re.IGNORECASE)
 _MODEL_REFUSAL_RE = re.compile("|".join(prompts.MODEL_REFUSAL_PATTERNS), re.IGNORECASE)
 
 
@@ -98,6 +99,8 @@ def _passes(match: SpanMatch | None, claim: str, evidence: EvidenceIndex) -> boo
 def misattributed(claim: str, match: SpanMatch, evidence: EvidenceIndex) -> bool:
     """The claim credits its action to an actor the evidence does not: "Albania proposed X" over
     "the Kazakh side proposed X". Only judged when both name a subject for the same verb."""
+    if _NEGATION_RE.search(claim):  # "Albania did not propose X; the Kazakh side did" is not a misattribution
+        return False
     claim_subjects, verb_stem = subject_and_verb(claim)
     if not claim_subjects or verb_stem is None or verb_stem not in lexical.content_stems(match.quote):
         return False
