@@ -212,14 +212,23 @@ def up(
 @app.command("eval")
 def eval_cmd(
     suite: Annotated[Path, typer.Argument(help="a suite file in eval/suites/")],
-    config: Annotated[Optional[list[str]], typer.Option("--config", help="configurations to compare")] = None,
+    config: Annotated[
+        Optional[list[str]],
+        typer.Option("--config", "-c", help="mode[:generator][:key=value,...], repeatable; e.g. hybrid:extractive"),
+    ] = None,
     out: Annotated[Path, typer.Option(help="report folder")] = Path("eval/reports"),
+    limit: Annotated[Optional[int], typer.Option(help="only the first N questions (a quick run)")] = None,
     data_dir: DataDir = None,
 ):
-    """Run an eval suite and write a Markdown + HTML report."""
+    """Run an eval suite over the ingested corpus; compare configurations in one Markdown + HTML report."""
     from rag.evaluation.runner import run_eval
 
-    report = run_eval(suite, configs=config, settings=_settings(data_dir), out_dir=out)
+    try:
+        report = run_eval(suite, configs=config, settings=_settings(data_dir), out_dir=out, limit=limit,
+                          progress=lambda message: typer.echo(message, err=True))
+    except (ValueError, FileNotFoundError) as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(2)
     typer.echo(f"report: {report}")
 
 
