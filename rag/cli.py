@@ -209,6 +209,17 @@ def up(
     launch(services, host=host, port=port)
 
 
+@app.command("llm-server")
+def llm_server(
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8001,
+):
+    """Serve the bundled SmolLM2 as an OpenAI-compatible API (one warm model for many workers)."""
+    from rag.llm_server import main as serve_llm
+
+    serve_llm(["--host", host, "--port", str(port)])
+
+
 @app.command("eval")
 def eval_cmd(
     suite: Annotated[Path, typer.Argument(help="a suite file in eval/suites/")],
