@@ -267,6 +267,9 @@ def run_eval(suite_path: Path | str, configs: Sequence[str] | None = None, setti
     runs: dict[str, dict[str, Any]] = {}
     all_results: list[QuestionResult] = []
     fingerprint: dict[str, Any] = {}
+    folder = Path(out_dir) / (name or f"{suite.name}-{started.strftime('%Y%m%d-%H%M%S')}")
+    sub = Suite(suite.name, suite.path, tuple(questions), suite.fingerprint)
+    report = folder / "report.md"
     for config in parsed:
         config_settings = configure(settings, config)
         services = services_for(config_settings)
@@ -277,21 +280,21 @@ def run_eval(suite_path: Path | str, configs: Sequence[str] | None = None, setti
             results.append(run_question(services, config, question))
             if progress:
                 progress(f"[{config.name}] {i}/{len(questions)} {question.id}")
-        sub = Suite(suite.name, suite.path, tuple(questions), suite.fingerprint)
         runs[config.name] = {
             "config": {"mode": config.mode, "generator": config_settings.generator.backend, **config.retrieval},
             "settings": config_settings.model_dump(mode="json"),
             "summary": summarize(sub, results),
         }
         all_results.extend(results)
-    meta = {
-        "suite": str(suite.path), "suite_fingerprint": suite.fingerprint, "questions": len(questions),
-        "corpus": fingerprint, "seed": seed, "date": started.isoformat(timespec="seconds"),
-        "seconds": round((datetime.now(timezone.utc) - started).total_seconds(), 1), "commit": git_commit(),
-        "retrieve_k": RETRIEVE_K,
-    }
-    folder = Path(out_dir) / (name or f"{suite.name}-{started.strftime('%Y%m%d-%H%M%S')}")
-    return write_report(folder, meta, runs, all_results)
+        # Rewritten after every configuration: a long run interrupted late still leaves a report.
+        meta = {
+            "suite": str(suite.path), "suite_fingerprint": suite.fingerprint, "questions": len(questions),
+            "corpus": fingerprint, "seed": seed, "date": started.isoformat(timespec="seconds"),
+            "seconds": round((datetime.now(timezone.utc) - started).total_seconds(), 1), "commit": git_commit(),
+            "retrieve_k": RETRIEVE_K,
+        }
+        report = write_report(folder, meta, runs, all_results)
+    return report
 
 
 def nan_to_none(value: Any) -> Any:
