@@ -140,3 +140,9 @@ def test_a_negated_claim_naming_the_real_actor_is_not_a_misattribution(evidence)
     negated = "Albania did not propose it; the Kazakh side proposed an Intergovernmental Commission."
     assert misattributed(wrong, evidence.best_span(wrong, "2"), evidence)
     assert not misattributed(negated, evidence.best_span(negated, "2"), evidence)
+
+
+def test_each_draft_line_is_its_own_sentence():
+    parsed = parse_draft("A heading without a stop [1]\nA second line [2]\n- a list item [1]", {"1", "2"})
+    assert [(p.text, p.keys) for p in parsed] == [
+        ("A heading without a stop", ("1",)), ("A second line", ("2",)), ("- a list item", ("1",))]

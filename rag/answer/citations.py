@@ -59,10 +59,13 @@ class CheckedSentence:
 def parse_draft(draft: str, valid_keys: set[str]) -> list[DraftSentence]:
     """Sentences of a draft with their citation keys; markers alone on a line belong to the sentence before."""
     # "... end. [1] Next" -> "... end [1]. Next" so the marker stays with its sentence.
-    text = re.sub(r"([.!?])((?:\s*" + _MARK_RE.pattern + r")+)", r"\2\1", draft, flags=re.IGNORECASE)
+    text = re.sub(r"([.!?])((?:[ \t]*" + _MARK_RE.pattern + r")+)", r"\2\1", draft, flags=re.IGNORECASE)
     result: list[DraftSentence] = []
-    for start, end in split_sentences(text):
-        piece = text[start:end].strip()
+    # A line break ends a sentence too: drafts put one quoted sentence (or list item) per line,
+    # and a source sentence need not end with a full stop.
+    pieces = [line[s:e] for line in text.splitlines() for s, e in split_sentences(line)]
+    for piece in pieces:
+        piece = piece.strip()
         keys = [k.strip() for m in _MARK_RE.finditer(piece) for k in re.split(r",|and", m.group(1))]
         body = " ".join(_MARK_RE.sub(" ", piece).split())
         body = re.sub(r"\s+([.,;:!?])", r"\1", body)
