@@ -31,7 +31,7 @@ def citation(key="1", title="Kazakhstan and Albania", url="https://www.gov.kz/x"
 
 
 def answer(*cites: Citation, sentences=None, refused=False, false_premise=False, question="What did Albania propose?"):
-    sentences = sentences or (AnswerSentence("The Kazakh side proposed a commission [1].", ("1",), True),)
+    sentences = sentences or (AnswerSentence("The Kazakh side proposed a commission [1].", ("1",), True, 1.0),)
     return Answer(
         question=question, text=" ".join(s.text for s in sentences), sentences=tuple(sentences),
         citations=tuple(cites), refused=refused, false_premise=false_premise, generator="extractive",
@@ -140,3 +140,16 @@ def test_sentence_citation_keys_become_markers_when_the_text_lacks_them():
     bubble = render.answer_html(ans, turn=1)
     assert re.search(r'commission <a class="cite-marker"[^>]*>\[1\]</a><a class="cite-marker"[^>]*>\[2\]</a>\.', bubble)
     assert bubble.count('data-target="src-1-2"') == 2
+
+
+def test_weakly_supported_sentences_are_flagged_for_checking():
+    ans = answer(citation(), sentences=(
+        AnswerSentence("Verbatim [1].", ("1",), True, 1.0),
+        AnswerSentence("Loose paraphrase [1].", ("1",), True, 0.62),
+        AnswerSentence("The releases report no proposal by Albania.", (), True, 0.0),  # a statement, no citation
+    ))
+    bubble = render.answer_html(ans, 1)
+    assert re.search(r'class="answer-sentence uncertain"[^>]*>Loose paraphrase', bubble)
+    assert re.search(r'class="answer-sentence supported"[^>]*>Verbatim', bubble)
+    assert re.search(r'class="answer-sentence supported"[^>]*>The releases report', bubble)
+    assert "1 weakly supported" in bubble

@@ -200,6 +200,7 @@ def build_app(services) -> gr.Blocks:
             ask, chat_inputs, chat_outputs, api_visibility="private"
         )
         clear_button.click(clear, None, chat_outputs, api_visibility="private")
+        chatbot.clear(clear, None, chat_outputs, api_visibility="private")  # its own trash icon
         corpus_outputs = [corpus_summary, month_plot, source_plot, documents_table]
         ingest_button.click(
             ingest, [files], [ingest_result, ingest_summary, source_filter, *corpus_outputs],
@@ -241,6 +242,9 @@ def launch(
     # Load the model and open the store now, so the first question doesn't wait for them.
     services.store.count()
     services.embedder.embed_query("warm up")
+    warm_up = getattr(services.answers, "warm_up", None)  # loads a local generator model in the background
+    if callable(warm_up):
+        warm_up()
     demo = build_app(services)
     demo.queue(default_concurrency_limit=2)
     demo.launch(

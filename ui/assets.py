@@ -21,6 +21,10 @@ a.cite-marker:hover { text-decoration: underline; }
 .answer-sentence.unsupported { background: rgba(239, 68, 68, 0.12); text-decoration: underline dotted #dc2626; }
 .unsupported-badge { font-size: 0.72em; color: #b91c1c; border: 1px solid #fca5a5; border-radius: 4px;
   padding: 0 3px; margin-left: 4px; vertical-align: middle; }
+.answer-sentence.uncertain { text-decoration: underline dotted #d97706; }
+.uncertain-badge { font-size: 0.72em; color: #92400e; border: 1px solid #fcd34d; border-radius: 4px;
+  padding: 0 3px; margin-left: 4px; vertical-align: middle; }
+.uncertain-count { color: #92400e; }
 .answer-flag { border-radius: 6px; padding: 0.45em 0.7em; margin-bottom: 0.5em; }
 .answer-flag.refused { background: rgba(100, 116, 139, 0.15); border-left: 4px solid #64748b; }
 .answer-flag.false-premise { background: rgba(245, 158, 11, 0.18); border-left: 4px solid #d97706; }

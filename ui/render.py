@@ -14,6 +14,9 @@ from urllib.parse import urlparse
 from rag.types import Answer, Citation
 
 _MARKER = re.compile(r"\[(\d+)\]")
+# The checker passes a claim from 0.6 (rag.answer.citations.SUPPORT_THRESHOLD); a verbatim quote
+# scores 1.0 and a faithful paraphrase 0.65-0.9. Below this, a supported sentence is flagged for checking.
+UNCERTAIN_BELOW = 0.75
 
 
 def esc(value: object) -> str:
@@ -101,8 +104,15 @@ def answer_html(answer: Answer, turn: int) -> str:
         sentences = []
         for sentence in answer.sentences:
             body = _with_markers(_sentence_with_keys(sentence.text, sentence.citation_keys), turn, keys)
-            if sentence.supported:
-                sentences.append(f'<span class="answer-sentence supported">{body}</span>')
+            if sentence.supported and sentence.citation_keys and sentence.support < UNCERTAIN_BELOW:
+                sentences.append(
+                    f'<span class="answer-sentence uncertain" title="Weakly supported ({sentence.support:.2f}): '
+                    f'check the source">{body}<span class="uncertain-badge">check</span></span>'
+                )
+            elif sentence.supported:
+                sentences.append(
+                    f'<span class="answer-sentence supported" title="support {sentence.support:.2f}">{body}</span>'
+                )
             else:
                 sentences.append(
                     '<span class="answer-sentence unsupported" title="Not supported by the cited passages">'
@@ -112,10 +122,15 @@ def answer_html(answer: Answer, turn: int) -> str:
     elif answer.text.strip():
         parts.append(f'<p class="answer-text">{_with_markers(answer.text.strip(), turn, keys)}</p>')
     n_unsupported = sum(1 for s in answer.sentences if not s.supported)
+    n_uncertain = sum(
+        1 for s in answer.sentences if s.supported and s.citation_keys and s.support < UNCERTAIN_BELOW
+    )
     meta = [f'answered by <span class="generator-name">{esc(answer.generator or "?")}</span>']
     meta.append(f"{len(answer.citations)} source{'s' if len(answer.citations) != 1 else ''} cited")
     if n_unsupported:
         meta.append(f'<span class="unsupported-count">{n_unsupported} sentence(s) not supported</span>')
+    if n_uncertain:
+        meta.append(f'<span class="uncertain-count">{n_uncertain} weakly supported</span>')
     parts.append('<div class="answer-meta">' + " · ".join(meta) + "</div>")
     classes = ["rag-answer"]
     if answer.refused:
@@ -183,7 +198,8 @@ def sources_group_html(answer: Answer, turn: int) -> str:
     if others:
         items = "".join(
             f'<li><span class="source-title">{esc(p.chunk.title)}</span> '
-            f'<span class="source-date">{esc(p.chunk.published.isoformat()) if p.chunk.published else "undated"}</span>'
+            f'<span class="source-meta">{esc(p.chunk.published.isoformat()) if p.chunk.published else "undated"}'
+            f' · {esc(p.chunk.source or "unknown source")}</span>'
             f'<p class="passage">{esc(p.chunk.text)}</p></li>'
             for p in others
         )
