@@ -1,0 +1,1 @@
+"""Speed and scale benchmarks: scripts that print figures (`python -m bench.ingest` ...), not timed tests."""
