@@ -89,6 +89,7 @@ def test_cached_vectors_encode_once(tmp_path, monkeypatch):
 def test_run_beir_end_to_end_tunes_on_train_only(dataset, tmp_path):
     settings = Settings(embedding={"dtype": "float32"})
     result = B.run_beir(dataset, settings=settings, out_dir=tmp_path / "reports")
+    assert [row["unit"] for row in result["rows"]] == ["doc"] * 4 + ["chunk"] * 4
     systems = [row["system"] for row in result["rows"]]
     assert systems[0].startswith("lexical") and systems[1].startswith("dense")
     assert any(s.startswith("hybrid, tuned on train") for s in systems)
@@ -99,4 +100,6 @@ def test_run_beir_end_to_end_tunes_on_train_only(dataset, tmp_path):
     assert dense["nDCG@10"] == 1.0  # the two test claims are paraphrases of their abstracts
     report = (tmp_path / "reports" / "beir-tiny" / "report.md").read_text()
     assert "BM25 flat (Anserini) | 0.6789 | 0.9253 |" in report
-    assert result["tuned"]["params"]["fusion"] in ("minmax", "rrf")
+    assert result["best"]["unit"] in ("doc", "chunk")
+    assert result["best"]["params"]["fusion"] in ("minmax", "rrf")
+    assert "Winner on train" in report
