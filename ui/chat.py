@@ -14,7 +14,7 @@ from ui import render
 log = logging.getLogger(__name__)
 
 # One entry per answered question: what the service needs as history and what the panel shows.
-Turn = dict  # {"question": str, "answer": str, "sources": str (HTML group)}
+Turn = dict  # {"question": str, "answer": str (plain, with [n]), "html": str (bubble), "sources": str (panel group)}
 
 
 def parse_date(value: object, label: str) -> date | None:
