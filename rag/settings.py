@@ -27,8 +27,10 @@ class _Section(BaseModel):
 
 class EmbeddingSettings(_Section):
     model: str = Field("bundled:all-MiniLM-L6-v2", description="'bundled:all-MiniLM-L6-v2' or a local model path")
-    dtype: Literal["bfloat16", "float32"] = Field(
-        "bfloat16", description="bf16 encodes ~2.75x faster on CPU with cosine >= 0.996 to fp32"
+    dtype: Literal["auto", "bfloat16", "float32"] = Field(
+        "auto",
+        description="auto = bfloat16 where the CPU computes it natively (AVX512-BF16/AMX: ~2.75x faster than fp32, "
+        "cosine >= 0.996), else float32 (on AVX2-only CPUs bf16 is emulated and ~5x slower)",
     )
     batch_size: int = Field(64, ge=1)
     max_tokens: int = Field(256, ge=16, description="the model's window in word pieces")

@@ -26,11 +26,19 @@ def test_token_counts_match_the_model_tokenizer_past_the_window(embedder):
     assert embedder.count_tokens(TEXTS[1]) > 256  # not truncated
 
 
-def test_bf16_stays_close_to_fp32(embedder):
+def test_bf16_stays_close_to_fp32():
     fp32 = Embedder(EmbeddingSettings(dtype="float32"))
-    cosine = (fp32.encode(TEXTS) * embedder.encode(TEXTS)).sum(axis=1)
+    bf16 = Embedder(EmbeddingSettings(dtype="bfloat16"))
+    cosine = (fp32.encode(TEXTS) * bf16.encode(TEXTS)).sum(axis=1)
     assert cosine.min() >= 0.99
-    assert next(embedder.model.parameters()).dtype == torch.bfloat16
+    assert next(bf16.model.parameters()).dtype == torch.bfloat16
+
+
+def test_auto_dtype_uses_bf16_only_where_the_cpu_computes_it(embedder):
+    from rag.embeddings import cpu_has_native_bf16
+
+    expected = torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+    assert next(embedder.model.parameters()).dtype == expected
 
 
 def test_unknown_models_are_errors_not_downloads(tmp_path):
