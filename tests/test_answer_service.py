@@ -262,3 +262,17 @@ def test_relative_dates_in_questions_are_read_against_the_newest_release_in_the_
     service.ask("What did Albania say last year?")
     _, filters, _ = retriever.calls[-1]
     assert (filters.date_from, filters.date_to) == (date(2021, 1, 1), date(2021, 12, 31))
+
+
+def test_a_why_question_about_an_unreported_action_says_so_and_gives_the_facts(service):
+    answer = service.ask("Why did Kazakhstan close its embassy in Tirana?")
+    assert answer.false_premise and not answer.refused
+    assert answer.text.startswith("The releases don't report that Kazakhstan closed its embassy in Tirana.")
+    assert "opening of the Embassy of Kazakhstan in Tirana in 2024" in answer.text or "recent opening" in answer.text
+    assert answer.citations
+
+
+def test_a_why_question_about_a_reported_action_is_answered_normally(service):
+    answer = service.ask("Why did the Kazakh side propose an Intergovernmental Commission?")
+    assert not answer.false_premise
+    assert "to deepen economic cooperation" in answer.text

@@ -55,7 +55,7 @@ class ExtractiveGenerator:
 
     def choose(self, request: GenerationRequest) -> list[SourceSentence]:
         scored = score_sentences(request.question, request.evidence)
-        if request.premise is not None:
+        if request.premise is not None and request.premise.others:
             rank = {s.sentence.index: i for i, s in enumerate(scored)}
             others = sorted(request.premise.others, key=lambda s: rank[s.index])[:2]
             own = sorted(request.premise.agent_sentences, key=lambda s: rank[s.index])[:1]
@@ -78,7 +78,8 @@ def build_messages(request: GenerationRequest) -> list[dict[str, str]]:
         blocks.append(prompts.PASSAGE_TEMPLATE.format(key=key, title=_neutralise(chunk.title), date=date, text=text))
     notes = []
     if request.premise is not None:
-        notes.append(prompts.PREMISE_NOTE.format(agent=request.premise.action.agent))
+        template = prompts.PREMISE_NOTE if request.premise.others else prompts.UNREPORTED_PREMISE_NOTE
+        notes.append(template.format(agent=request.premise.action.who))
     if request.prefer_recent:
         notes.append(prompts.RECENT_NOTE)
     user = prompts.ANSWER_USER_PROMPT.format(

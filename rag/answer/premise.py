@@ -19,10 +19,10 @@ from rag.answer.evidence import SourceSentence
 
 _CAP = r"[A-Z][\w’'.\-]*"
 _AGENT_QUESTION_RE = re.compile(
-    rf"^\s*(?i:(?:what|which\s+\w+|how|why|when|where|whom|who)\s+)?(?i:else\s+)?"
-    rf"(?i:did|does|do|has|have|had|will|would|could)\s+(?:the\s+)?"
+    rf"^\s*(?:(?P<wh>(?i:what|which\s+\w+|how|why|when|where|whom|who))\s+)?(?i:else\s+)?"
+    rf"(?i:did|does|do|has|have|had|will|would|could)\s+(?P<article>the\s+)?"
     rf"(?P<agent>{_CAP}(?:\s+(?:{_CAP}|of|and))*?)(?:\s+(?:side|government|delegation|ministry|officials?))?"
-    rf"\s+(?P<verb>[a-z]+)\b",
+    rf"\s+(?P<verb>[a-z]+)\b(?P<rest>[^?]*)",
 )
 
 # Verbs whose absence proves nothing: almost any actor "says" or "does" something.
@@ -54,14 +54,40 @@ _VERBISH_RE = re.compile(
 )
 
 
+IRREGULAR_PAST = {
+    "make": "made", "hold": "held", "meet": "met", "give": "gave", "take": "took", "win": "won", "send": "sent",
+    "buy": "bought", "sell": "sold", "leave": "left", "break": "broke", "begin": "began", "build": "built",
+    "choose": "chose", "spend": "spent", "pay": "paid", "lead": "led", "bring": "brought", "seek": "sought",
+    "fight": "fought", "withdraw": "withdrew", "run": "ran", "cut": "cut", "put": "put", "set": "set",
+    "shut": "shut", "let": "let", "keep": "kept", "speak": "spoke", "write": "wrote", "sign": "signed",
+}
+
+
+def past_tense(verb: str) -> str:
+    if verb in IRREGULAR_PAST:
+        return IRREGULAR_PAST[verb]
+    if verb.endswith("e"):
+        return verb + "d"
+    if verb.endswith("y") and verb[-2:-1] not in "aeiou":
+        return verb[:-1] + "ied"
+    return verb + "ed"
+
+
 @dataclass(frozen=True)
 class AgentAction:
     agent: str  # as written in the question: "Albania"
     verb: str  # base form: "propose"
+    rest: str = ""  # what follows the verb: "its embassy in Tirana"
+    article: str = ""  # "the " of "the United States"
+    why: bool = False  # "Why did X ...?" presumes X did it
 
     @property
     def noun(self) -> str | None:
         return ACTION_NOUNS.get(self.verb)
+
+    @property
+    def who(self) -> str:
+        return f"{self.article}{self.agent}"
 
 
 @dataclass(frozen=True)
@@ -71,13 +97,19 @@ class PremiseFinding:
     action: AgentAction
     others: tuple[SourceSentence, ...]  # sentences crediting the action to another actor
     agent_sentences: tuple[SourceSentence, ...]  # what the asked agent did do, per the sources
+    # "misattributed": the sources credit the action to someone else; "unreported": a "why did X
+    # do Y" question whose action no retrieved sentence mentions at all.
+    kind: str = "misattributed"
 
     @property
     def statement(self) -> str:
-        noun = self.action.noun
-        if noun:
-            return f"The releases report no {noun} by {self.action.agent}."
-        return f"The releases don't say that {self.action.agent} did {self.action.verb} anything."
+        action = self.action
+        if self.kind == "unreported":
+            rest = " ".join(action.rest.split())
+            return f"The releases don't report that {action.who} {past_tense(action.verb)}{' ' + rest if rest else ''}."
+        if action.noun:
+            return f"The releases report no {action.noun} by {action.who}."
+        return f"The releases don't say that {action.who} {past_tense(action.verb)} anything."
 
 
 def parse_agent_action(question: str) -> AgentAction | None:
@@ -87,7 +119,10 @@ def parse_agent_action(question: str) -> AgentAction | None:
     verb = match.group("verb").lower()
     if verb in lexical.STOPWORDS or verb in GENERIC_VERBS:
         return None
-    return AgentAction(match.group("agent").strip(), verb)
+    return AgentAction(
+        match.group("agent").strip(), verb, rest=match.group("rest").strip(), article=match.group("article") or "",
+        why=(match.group("wh") or "").lower() == "why",
+    )
 
 
 def agent_aliases(agent: str, texts: list[str]) -> set[str]:
@@ -199,6 +234,8 @@ def check_premise(question: str, sentences: list[SourceSentence]) -> PremiseFind
     if action is None:
         return None
     verb_stem = lexical.stem(action.verb)
+    if action.why and sentences and not any(verb_stem in s.stems for s in sentences):
+        return PremiseFinding(action, (), (), kind="unreported")
     aliases = agent_aliases(action.agent, [s.text for s in sentences])
     others = []
     for sentence in sentences:

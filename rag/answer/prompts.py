@@ -41,6 +41,11 @@ PREMISE_NOTE = (
     "Say that the sources report no such thing by {agent}, then say who did it."
 )
 
+UNREPORTED_PREMISE_NOTE = (
+    "The question assumes something about {agent} that the sources do not report. "
+    "Do not explain or confirm it; say only what the sources do report on the subject."
+)
+
 RECENT_NOTE = "The user wants the most recent information: prefer the newest source."
 
 # Fixed answer texts (the app's own statements, never sent to a model).

@@ -107,6 +107,8 @@ class AnswerService:
         evidence = EvidenceIndex(passages, self.embedder, also_encode=(query,))
         scored = score_sentences(query, evidence)
         premise = check_premise(standalone, evidence.sentences)
+        if premise is not None and premise.kind == "unreported" and not answers_question(scored):
+            premise = None  # off-topic sources: a plain "the releases don't say"
         lap("check")
         if not answers_question(scored) and premise is None:
             text = prompts.REFUSAL_TEXT.format(question=standalone)
