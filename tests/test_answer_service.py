@@ -276,3 +276,25 @@ def test_a_why_question_about_a_reported_action_is_answered_normally(service):
     answer = service.ask("Why did the Kazakh side propose an Intergovernmental Commission?")
     assert not answer.false_premise
     assert "to deepen economic cooperation" in answer.text
+
+
+def test_an_action_credited_to_others_only_in_unrelated_releases_is_no_false_premise(embedder):
+    text = "Russia proposed a ceasefire that Ukraine rejected.\n\nThe Albanian Minister met the Secretary to discuss energy."
+    other = paragraph_chunks("other", text, per_chunk=1, title="Two briefings", published=date(2022, 3, 1))
+    unrelated = [c for c in other if "Russia" in c.text]
+    service = AnswerService(StaticRetriever(unrelated), embedder, Settings(), today=date(2022, 3, 1))
+    assert not service.ask("What did Albania propose?").false_premise
+
+
+def test_an_unnamed_actor_doing_the_action_blocks_the_false_premise_verdict(embedder):
+    text = ("The Kazakh side proposed a Business Council with Albania. "
+            "The Secretary also proposed a new dialogue with Albania.")
+    chunks = paragraph_chunks("release", text, title="Secretary Blinken with Kazakhstan and Albania",
+                              published=date(2022, 3, 1))
+    service = AnswerService(StaticRetriever(chunks), embedder, Settings(), today=date(2022, 3, 1))
+    assert not service.ask("What did Blinken propose?").false_premise
+    # the same release without the unnamed proposer does contradict the premise
+    named_only = paragraph_chunks("release", text.split(" The Secretary")[0],
+                                  title="Secretary Blinken with Kazakhstan and Albania", published=date(2022, 3, 1))
+    service = AnswerService(StaticRetriever(named_only), embedder, Settings(), today=date(2022, 3, 1))
+    assert service.ask("What did Blinken propose?").false_premise

@@ -128,7 +128,9 @@ def parse_agent_action(question: str) -> AgentAction | None:
 def agent_aliases(agent: str, texts: list[str]) -> set[str]:
     """Lower-case names that refer to `agent` in these texts: its own words plus people introduced
     as speaking for it ("Albanian - led by Deputy Minister ... Endrit Yzeiraj")."""
-    agent_words = [w for w in lexical.words(agent) if w.lower() not in lexical.STOPWORDS]
+    agent_words = [
+        w for w in lexical.words(agent) if w.lower() not in lexical.STOPWORDS and w.lower() not in lexical.TITLE_WORDS
+    ] or lexical.words(agent)
     aliases = {w.lower() for w in agent_words}
     for text in texts:
         for word in re.finditer(_CAP, text):
@@ -215,6 +217,11 @@ def uses_as_verb(sentence: str, verb: str) -> bool:
     return False
 
 
+def _mentions_agent(sentence: SourceSentence, aliases: set[str]) -> bool:
+    chunk = sentence.passage.chunk
+    return any(_is_alias(name, aliases) for name in re.findall(_CAP, f"{chunk.title} {chunk.text}"))
+
+
 def _only_agent(names: list[str], aliases: set[str]) -> bool:
     """The sentence's subject is the asked agent alone (joint subjects say little about its own acts)."""
     return bool(names) and all(_is_alias(n, aliases) for n in names)
@@ -237,6 +244,9 @@ def check_premise(question: str, sentences: list[SourceSentence]) -> PremiseFind
     if action.why and sentences and not any(verb_stem in s.stems for s in sentences):
         return PremiseFinding(action, (), (), kind="unreported")
     aliases = agent_aliases(action.agent, [s.text for s in sentences])
+    # Only releases about the asked agent can contradict the premise: "Russia proposed X" in an
+    # unrelated release says nothing about what Albania proposed.
+    about_agent = {s.key for s in sentences if _mentions_agent(s, aliases)}
     others = []
     for sentence in sentences:
         if verb_stem not in sentence.stems or not uses_as_verb(sentence.text, action.verb):
@@ -244,8 +254,11 @@ def check_premise(question: str, sentences: list[SourceSentence]) -> PremiseFind
         names = subject_names(sentence.text, verb_stem)
         if any(_is_alias(n, aliases) for n in names):
             return None  # the sources do credit the asked agent: the premise holds
-        if names:
-            others.append(sentence)
+        if sentence.key not in about_agent:
+            continue
+        if not names:
+            return None  # "The Secretary thanked ...": who did it is unclear, so nothing is contradicted
+        others.append(sentence)
     if not others:
         return None  # nobody is credited with the action: nothing to contradict, answer normally
     own = [s for s in sentences if s not in others and _only_agent(subject_names(s.text), aliases)]
