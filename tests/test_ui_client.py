@@ -127,6 +127,28 @@ def test_albania_answer_does_not_cite_another_country_s_proposal(client):
     assert all("Albania" in title for title in cited), albania["text"]
 
 
+def test_zip_upload_reports_each_member(client, tmp_path):
+    import zipfile
+
+    from gradio_client import handle_file
+
+    archive = tmp_path / "batch.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("releases/2022-06-01-osterlich-canal.txt",
+                    "Osterlich opens canal talks\n\nOsterlich proposed a Canal Toll Commission.\n")
+        zf.writestr("releases/bad.jsonl", "{not json\n")
+        zf.writestr("../escape.txt", "outside")
+        zf.writestr("setup.exe", "MZ")
+    table, summary, *_ = client.predict([handle_file(str(archive))], api_name="/ingest")
+    rows = {row[0]: row for row in table["data"]}
+    assert rows["batch.zip/releases/2022-06-01-osterlich-canal.txt"][1] == "ingested", rows
+    assert rows["batch.zip/releases/bad.jsonl"][1] == "failed"
+    assert "batch.zip/releases/bad.jsonl" in rows["batch.zip/releases/bad.jsonl"][4]  # the user's name, not a temp path
+    assert "unsafe" in rows["batch.zip/../escape.txt"][4]
+    assert "not accepted" in rows["batch.zip/setup.exe"][4]
+    assert "/uploads/" not in json.dumps(table)
+
+
 def test_upload_of_a_refused_type_says_why(client, tmp_path):
     from gradio_client import handle_file
 
