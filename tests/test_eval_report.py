@@ -146,6 +146,24 @@ def test_run_eval_writes_a_report_with_hand_checkable_numbers(tmp_path, settings
     assert len(rows) == 8 and {r["config"] for r in rows} == {"hybrid", "lexical"}
 
 
+def test_retrieval_only_configs_score_rankings_without_answers(tmp_path, settings):
+    suite = tmp_path / "tiny.jsonl"
+    suite.write_text("\n".join(json.dumps(r) for r in SUITE))
+
+    class NoAnswers(FakeAnswers):
+        def ask(self, *args, **kwargs):
+            raise AssertionError("retrieval-only configs must not ask")
+
+    report = run_eval(suite, configs=["lexical:none:candidates=50"], settings=settings, out_dir=tmp_path, name="r",
+                      services_for=lambda s: FakeServices(s, FakeRetriever(), NoAnswers(), FakeStore()))
+    run = json.loads((report.parent / "summary.json").read_text())["runs"]["lexical:none:candidates=50"]
+    assert run["config"] == {"mode": "lexical", "candidates": 50, "generator": "none"}
+    overall = run["summary"]["overall"]
+    assert overall["doc_MRR"] == pytest.approx((0.5 + 1 + 0.5) / 3)
+    assert overall["fact_recall"] is None and "refusal_precision" not in overall
+    assert set(run["summary"]["latency"]) == {"retrieve"}
+
+
 def test_a_failing_question_is_recorded_not_fatal(tmp_path, settings):
     suite = tmp_path / "one.jsonl"
     suite.write_text(json.dumps(SUITE[0]))

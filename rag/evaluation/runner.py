@@ -24,6 +24,7 @@ from rag.evaluation.suite import Suite, SuiteQuestion, load_suite, normalize
 
 RETRIEVE_K = 10  # depth of the ranking scored by the retrieval metrics
 MODES = ("lexical", "dense", "hybrid")
+RETRIEVAL_ONLY = "none"
 RETRIEVAL_KEYS = {"fusion", "dense_weight", "rrf_k", "candidates", "top_k"}
 
 
@@ -36,7 +37,11 @@ class EvalConfig:
 
 
 def parse_config(spec: str) -> EvalConfig:
-    """'mode[:generator][:key=value,...]' -> EvalConfig; errors say what was wrong."""
+    """'mode[:generator][:key=value,...]' -> EvalConfig; errors say what was wrong.
+
+    The generator ``none`` scores retrieval only (no answers): a cheap way to put several
+    retrieval settings side by side.
+    """
     parts = spec.strip().split(":")
     mode = parts[0]
     if mode not in MODES:
@@ -58,7 +63,7 @@ def configure(settings, config: EvalConfig):
     """The settings a configuration runs under (a new object; ``settings`` is not changed)."""
     retrieval = settings.retrieval.model_copy(update={"mode": config.mode, **config.retrieval})
     update: dict[str, Any] = {"retrieval": retrieval}
-    if config.generator:
+    if config.generator and config.generator != RETRIEVAL_ONLY:
         update["generator"] = settings.generator.model_copy(update={"backend": config.generator})
     return settings.model_copy(update=update)
 
@@ -148,6 +153,8 @@ def run_question(services, config: EvalConfig, question: SuiteQuestion) -> Quest
     result = QuestionResult(config.name, question.id, question.type, question.question,
                             expects_refusal=question.expects_refusal)
     try:
+        if config.generator == RETRIEVAL_ONLY:
+            return _retrieval_only(services, config, question, result)
         started = time.perf_counter()
         answer = services.answers.ask(question.question, history=question.history, filters=question.filters)
         total = time.perf_counter() - started
@@ -160,14 +167,29 @@ def run_question(services, config: EvalConfig, question: SuiteQuestion) -> Quest
         # question as the service understood it (follow-ups are rewritten to stand alone).
         query, filters = retrieval_query(services, answer.standalone_question or question.question, question.filters)
         passages = services.retriever.retrieve(query, filters=filters, k=RETRIEVE_K, mode=config.mode)
-        seen: dict[str, None] = {}
-        for p in passages:
-            seen.setdefault(release_key(p.chunk.url, p.chunk.path), None)
-        result.doc_run = list(seen)
-        result.passage_run = passage_units(question, passages)
+        _record_ranking(result, question, passages)
     except Exception as exc:  # one broken question must not sink a 100-question run
         result.error = f"{type(exc).__name__}: {exc}"
     return result
+
+
+def _retrieval_only(services, config: EvalConfig, question: SuiteQuestion, result: QuestionResult) -> QuestionResult:
+    standalone = question.question
+    if question.history:
+        from rag.answer.conversation import rewrite_followup
+
+        standalone = rewrite_followup(question.question, question.history)
+    started = time.perf_counter()
+    query, filters = retrieval_query(services, standalone, question.filters)
+    passages = services.retriever.retrieve(query, filters=filters, k=RETRIEVE_K, mode=config.mode)
+    result.timings = {"retrieve": time.perf_counter() - started}
+    _record_ranking(result, question, passages)
+    return result
+
+
+def _record_ranking(result: QuestionResult, question: SuiteQuestion, passages: Sequence) -> None:
+    result.doc_run = list(dict.fromkeys(release_key(p.chunk.url, p.chunk.path) for p in passages))
+    result.passage_run = passage_units(question, passages)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,14 +213,16 @@ def summarize(suite: Suite, results: Sequence[QuestionResult]) -> dict[str, Any]
             "citation_precision": M.mean_of(r.citation_precision for r in rows),
             "citation_recall": M.mean_of(r.citation_recall for r in rows),
             "faithfulness": M.mean_of(r.faithfulness for r in rows),
-            "refusal_rate": M.mean_of(float(r.refused) for r in rows),
+            "refusal_rate": M.mean_of(float(r.refused) for r in rows if r.answer or r.refused),
         }
         out.update({f"doc_{k}": M.mean_of(doc_per_q[r.id][k] for r in rows if r.id in doc_per_q) for k in ("hit@5", "nDCG@10")})
         return out
 
     overall = {**{f"doc_{k}": v for k, v in doc_means.items()}, **{f"passage_{k}": v for k, v in passage_means.items()}}
     overall.update({k: v for k, v in answer_metrics(results).items() if not k.startswith("doc_")})
-    overall.update(M.refusal_scores([r.expects_refusal for r in results], [r.refused for r in results]))
+    answered = [r for r in results if r.answer or r.refused]
+    if answered:
+        overall.update(M.refusal_scores([r.expects_refusal for r in answered], [r.refused for r in answered]))
     stages: dict[str, list[float]] = {}
     for r in results:
         for stage, seconds in r.timings.items():
@@ -281,7 +305,8 @@ def run_eval(suite_path: Path | str, configs: Sequence[str] | None = None, setti
             if progress:
                 progress(f"[{config.name}] {i}/{len(questions)} {question.id}")
         runs[config.name] = {
-            "config": {"mode": config.mode, "generator": config_settings.generator.backend, **config.retrieval},
+            "config": {"mode": config.mode, **config.retrieval, "generator": config.generator
+                       if config.generator == RETRIEVAL_ONLY else config_settings.generator.backend},
             "settings": config_settings.model_dump(mode="json"),
             "summary": summarize(sub, results),
         }
