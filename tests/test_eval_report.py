@@ -164,6 +164,23 @@ def test_retrieval_only_configs_score_rankings_without_answers(tmp_path, setting
     assert set(run["summary"]["latency"]) == {"retrieve"}
 
 
+def test_checkpoints_leave_a_partial_report_during_a_long_run(tmp_path, settings):
+    suite = tmp_path / "tiny.jsonl"
+    suite.write_text("\n".join(json.dumps(r) for r in SUITE))
+    seen = []
+
+    class Peeking(FakeAnswers):
+        def ask(self, question, *args, **kwargs):
+            report = tmp_path / "c" / "report.md"
+            seen.append(report.read_text() if report.exists() else "")
+            return super().ask(question, *args, **kwargs)
+
+    report = run_eval(suite, configs=["hybrid"], settings=settings, out_dir=tmp_path, name="c", checkpoint_every=2,
+                      services_for=lambda s: FakeServices(s, FakeRetriever(), Peeking(), FakeStore()))
+    assert "hybrid (partial: 2/4)" in seen[2] and "2 questions;" in seen[2]
+    assert "partial" not in report.read_text()
+
+
 def test_a_failing_question_is_recorded_not_fatal(tmp_path, settings):
     suite = tmp_path / "one.jsonl"
     suite.write_text(json.dumps(SUITE[0]))

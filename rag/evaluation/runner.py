@@ -271,11 +271,13 @@ def seed_everything(seed: int) -> None:
 
 def run_eval(suite_path: Path | str, configs: Sequence[str] | None = None, settings=None,
              out_dir: Path | str = Path("eval/reports"), *, name: str | None = None, limit: int | None = None,
-             seed: int = 0, services_for: Callable | None = None, progress: Callable[[str], None] | None = None) -> Path:
+             seed: int = 0, services_for: Callable | None = None, progress: Callable[[str], None] | None = None,
+             checkpoint_every: int = 0) -> Path:
     """Run a suite under each configuration; writes report.md/.html/plots/results.jsonl; returns report.md.
 
     configs default to lexical, dense and hybrid with the settings' generator. ``services_for``
     (settings -> Services) exists for tests; the default is ``rag.services.get_services``.
+    ``checkpoint_every`` N > 0 also rewrites the report every N questions (marked partial).
     """
     from rag.evaluation.report import write_report
     from rag.settings import load_settings
@@ -304,6 +306,13 @@ def run_eval(suite_path: Path | str, configs: Sequence[str] | None = None, setti
             results.append(run_question(services, config, question))
             if progress:
                 progress(f"[{config.name}] {i}/{len(questions)} {question.id}")
+            if checkpoint_every and i % checkpoint_every == 0 and i < len(questions):
+                partial = Suite(suite.name, suite.path, tuple(questions[:i]), suite.fingerprint)
+                label = f"{config.name} (partial: {i}/{len(questions)})"
+                snapshot = {**runs, label: {"config": {}, "settings": config_settings.model_dump(mode="json"),
+                                            "summary": summarize(partial, results)}}
+                write_report(folder, _meta(suite, questions[:i], fingerprint, seed, started), snapshot,
+                             all_results + results)
         runs[config.name] = {
             "config": {"mode": config.mode, **config.retrieval, "generator": config.generator
                        if config.generator == RETRIEVAL_ONLY else config_settings.generator.backend},
@@ -312,14 +321,17 @@ def run_eval(suite_path: Path | str, configs: Sequence[str] | None = None, setti
         }
         all_results.extend(results)
         # Rewritten after every configuration: a long run interrupted late still leaves a report.
-        meta = {
-            "suite": str(suite.path), "suite_fingerprint": suite.fingerprint, "questions": len(questions),
-            "corpus": fingerprint, "seed": seed, "date": started.isoformat(timespec="seconds"),
-            "seconds": round((datetime.now(timezone.utc) - started).total_seconds(), 1), "commit": git_commit(),
-            "retrieve_k": RETRIEVE_K,
-        }
-        report = write_report(folder, meta, runs, all_results)
+        report = write_report(folder, _meta(suite, questions, fingerprint, seed, started), runs, all_results)
     return report
+
+
+def _meta(suite: Suite, questions: Sequence[SuiteQuestion], fingerprint: dict, seed: int, started: datetime) -> dict:
+    return {
+        "suite": str(suite.path), "suite_fingerprint": suite.fingerprint, "questions": len(questions),
+        "corpus": fingerprint, "seed": seed, "date": started.isoformat(timespec="seconds"),
+        "seconds": round((datetime.now(timezone.utc) - started).total_seconds(), 1), "commit": git_commit(),
+        "retrieve_k": RETRIEVE_K,
+    }
 
 
 def nan_to_none(value: Any) -> Any:
