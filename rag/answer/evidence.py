@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import MutableMapping
 from typing import Protocol
 
 import numpy as np
@@ -63,6 +66,29 @@ def looks_like_instruction(sentence: str) -> bool:
     return bool(_INSTRUCTION_RE.search(sentence))
 
 
+class VectorCache(OrderedDict):
+    """A bounded least-recently-used text -> vector map, shared by the questions of one service:
+    popular passages are split and embedded once, not on every question (~1.5 KB per sentence)."""
+
+    def __init__(self, max_items: int = 20_000) -> None:
+        super().__init__()
+        self.max_items = max_items
+        self._lock = threading.Lock()
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        with self._lock:
+            value = super().__getitem__(key)
+            self.move_to_end(key)
+            return value
+
+    def __setitem__(self, key: str, value: np.ndarray) -> None:
+        with self._lock:
+            super().__setitem__(key, value)
+            self.move_to_end(key)
+            while len(self) > self.max_items:
+                self.popitem(last=False)
+
+
 @dataclass(frozen=True)
 class SourceSentence:
     key: str  # the passage key shown to the generator ("1".."k")
@@ -104,9 +130,10 @@ class EvidenceIndex:
     passages: list[Passage]
     encoder: Encoder
     also_encode: tuple[str, ...] = ()
+    # Vectors by normalised text; pass a VectorCache to share them across questions.
+    _cache: MutableMapping[str, np.ndarray] = field(default_factory=dict)
     sentences: list[SourceSentence] = field(init=False)
     vectors: np.ndarray = field(init=False)
-    _cache: dict[str, np.ndarray] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.keyed = {str(i + 1): p for i, p in enumerate(self.passages)}

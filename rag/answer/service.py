@@ -18,7 +18,7 @@ from rag.answer import prompts
 from rag.answer.citations import check_draft, compose
 from rag.answer.conversation import rewrite_followup, rewrite_with_model
 from rag.answer.dates import DateIntent, parse_date_intent
-from rag.answer.evidence import EvidenceIndex
+from rag.answer.evidence import EvidenceIndex, VectorCache
 from rag.answer.generators import GenerationRequest, Generator, make_generator
 from rag.answer.premise import check_premise
 from rag.answer.relevance import answers_question, score_sentences
@@ -48,6 +48,7 @@ class AnswerService:
         self._today = today
         self._newest: tuple[str, date | None] | None = None
         self._generators: dict[str, Generator] = {}
+        self._vectors = VectorCache()
 
     # ---- public API ----
 
@@ -104,7 +105,7 @@ class AnswerService:
                                      sentences=(AnswerSentence(text, supported=True, support=1.0),)), timings, started)
             return
 
-        evidence = EvidenceIndex(passages, self.embedder, also_encode=(query,))
+        evidence = EvidenceIndex(passages, self.embedder, also_encode=(query,), _cache=self._vectors)
         scored = score_sentences(query, evidence)
         premise = check_premise(standalone, evidence.sentences)
         if premise is not None and premise.kind == "unreported" and not answers_question(scored):
