@@ -298,3 +298,13 @@ def test_an_unnamed_actor_doing_the_action_blocks_the_false_premise_verdict(embe
                                   title="Secretary Blinken with Kazakhstan and Albania", published=date(2022, 3, 1))
     service = AnswerService(StaticRetriever(named_only), embedder, Settings(), today=date(2022, 3, 1))
     assert service.ask("What did Blinken propose?").false_premise
+
+
+def test_an_event_date_outside_every_release_is_looked_up_in_the_text(service):
+    # No release was published in September 2023, but the 2025 release tells what happened then.
+    answer = service.ask("What did Prime Minister Edi Rama say during his visit to Kazakhstan in September 2023?")
+    assert not answer.refused
+    assert "Bajram Begaj to Kazakhstan in September 2023" in answer.text
+    assert all("September 2023" in c.quote for c in answer.citations)
+    # ... and a period no release mentions is still a refusal
+    assert service.ask("What did Kazakhstan say about Albania in October 2021?").refused

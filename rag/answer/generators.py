@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.answer import prompts
+from rag.answer import lexical, prompts
 from rag.answer.evidence import EvidenceIndex, SourceSentence
 from rag.answer.premise import PremiseFinding
 from rag.answer.relevance import pick_answer_sentences, score_sentences
@@ -33,6 +33,9 @@ class GenerationRequest:
     evidence: EvidenceIndex
     premise: PremiseFinding | None = None
     prefer_recent: bool = False
+    # Critical tokens ("@september", "#2023") every quoted sentence must contain: set when the
+    # question's period is when an event happened rather than when a release was published.
+    must_mention: frozenset[str] = frozenset()
 
 
 class Generator(Protocol):
@@ -55,6 +58,8 @@ class ExtractiveGenerator:
 
     def choose(self, request: GenerationRequest) -> list[SourceSentence]:
         scored = score_sentences(request.question, request.evidence)
+        if request.must_mention:
+            scored = [s for s in scored if request.must_mention <= lexical.critical_tokens(". " + s.sentence.text)]
         if request.premise is not None and request.premise.others:
             rank = {s.sentence.index: i for i, s in enumerate(scored)}
             others = sorted(request.premise.others, key=lambda s: rank[s.index])[:2]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from rag.answer import prompts
+from rag.answer import lexical, prompts
 from rag.answer.citations import check_draft, compose
 from rag.answer.conversation import rewrite_followup, rewrite_with_model
 from rag.answer.dates import DateIntent, parse_date_intent
@@ -88,7 +88,7 @@ class AnswerService:
 
         standalone = self._rewrite(question, history, backend, writer)
         intent = parse_date_intent(standalone, self.today())
-        filters = intent.merge_into(filters)
+        explicit, filters = filters, intent.merge_into(filters)
         lap("rewrite")
         if standalone != question.strip():
             yield AnswerEvent("status", f"Searching the releases for: {standalone}")
@@ -96,7 +96,18 @@ class AnswerService:
             yield AnswerEvent("status", "Searching the releases…")
 
         query = intent.strip_from(standalone)
-        passages = self._retrieve(query, filters, top_k or self.settings.retrieval.top_k, intent)
+        k = top_k or self.settings.retrieval.top_k
+        passages = self._retrieve(query, filters, k, intent)
+        must_mention: frozenset[str] = frozenset()
+        if not passages and (filters.date_from, filters.date_to) != (explicit.date_from, explicit.date_to):
+            # Nothing was published in the question's period, but the period may be when the event
+            # happened ("his visit in September 2023", told in a 2025 release): search everything,
+            # and accept only sentences that name the period.
+            must_mention = frozenset(t for t in lexical.critical_tokens(". " + intent.phrase) if t[0] in "#@")
+            if must_mention:
+                yield AnswerEvent("status", "No release was published then; looking for releases that mention it…")
+                query, filters = standalone, explicit  # the period's words now help find it
+                passages = self._retrieve(query, filters, k, intent)
         lap("retrieve")
         base = {"question": question, "standalone_question": standalone, "generator": backend}
         if not passages:
@@ -107,6 +118,8 @@ class AnswerService:
 
         evidence = EvidenceIndex(passages, self.embedder, also_encode=(query,), _cache=self._vectors)
         scored = score_sentences(query, evidence)
+        if must_mention:
+            scored = [s for s in scored if must_mention <= lexical.critical_tokens(". " + s.sentence.text)]
         premise = check_premise(standalone, evidence.sentences)
         if premise is not None and premise.kind == "unreported" and not answers_question(scored):
             premise = None  # off-topic sources: a plain "the releases don't say"
@@ -119,7 +132,7 @@ class AnswerService:
 
         if backend != "extractive":
             yield AnswerEvent("status", "Writing the answer…")
-        request = GenerationRequest(standalone, evidence, premise, intent.prefer_recent)
+        request = GenerationRequest(standalone, evidence, premise, intent.prefer_recent, must_mention)
         pieces = []
         for piece in writer.stream(request):
             pieces.append(piece)
