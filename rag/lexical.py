@@ -12,7 +12,7 @@ import json
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import bm25s
@@ -44,6 +44,7 @@ class LexicalIndex:
     sources: np.ndarray  # int32 code per chunk into source_names
     source_names: list[str]
     bm25: bm25s.BM25 | None  # None when the store is empty
+    _rows: dict[str, int] | None = field(default=None, repr=False)  # chunk id -> row, built on first use
 
     @classmethod
     def build(cls, version: str, ids: list[str], texts: list[str], published: list[int], sources: list[str]):
@@ -68,18 +69,20 @@ class LexicalIndex:
         tokens = [t for t in tokenize([query])[0] if t in self.bm25.vocab_dict]
         if not tokens:
             return []
-        mask = self._mask(filters)
+        mask = self.mask(filters)
         if mask is not None and not mask.any():
             return []
         k = min(k, len(self.ids))
         docs, scores = self.bm25.retrieve(
-            [tokens], k=k, show_progress=False, weight_mask=mask, n_threads=0
+            [tokens], k=k, show_progress=False, weight_mask=None if mask is None else mask.astype(np.float32),
+            n_threads=0,
         )
         return [
             (self.ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0.0
         ]
 
-    def _mask(self, filters: Filters) -> np.ndarray | None:
+    def mask(self, filters: Filters) -> np.ndarray | None:
+        """Which chunks (by row) pass the filters; None when nothing is filtered."""
         if filters.empty:
             return None
         mask = np.ones(len(self.ids), dtype=bool)
@@ -90,7 +93,17 @@ class LexicalIndex:
         if filters.sources:
             wanted = [self.source_names.index(s) for s in filters.sources if s in self.source_names]
             mask &= np.isin(self.sources, wanted)
-        return mask.astype(np.float32)
+        return mask
+
+    def passing(self, chunk_ids: list[str], filters: Filters) -> list[bool]:
+        """Whether each chunk passes the filters (False for ids this index does not hold)."""
+        mask = self.mask(filters)
+        if mask is None:
+            return [True] * len(chunk_ids)
+        if self._rows is None:
+            self._rows = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
+        rows = [self._rows.get(i, -1) for i in chunk_ids]
+        return [row >= 0 and bool(mask[row]) for row in rows]
 
     # -- persistence ---------------------------------------------------------------------
     # Layout: folder/<version>/ holds one complete index. Several processes (UI workers, CLI

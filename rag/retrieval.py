@@ -54,9 +54,8 @@ class Retriever:
         lexical: dict[str, float] = {}
         if mode in ("dense", "hybrid"):
             vector = self.embedder.encode([query])[0]
-            for chunk, score in self.store.dense_search(vector, depth, filters):
-                chunks[chunk.chunk_id] = chunk
-                dense[chunk.chunk_id] = score
+            # Scores only: the texts of the few fused winners are fetched below.
+            dense = dict(self.store.dense_scores(vector, depth, filters))
         if mode in ("lexical", "hybrid"):
             lexical = dict(self.store.lexical_search(query, depth, filters))
         if mode == "dense":
