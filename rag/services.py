@@ -39,7 +39,8 @@ class Services:
     def ingest(self):
         from rag.ingest.pipeline import IngestService
 
-        return IngestService(self.settings, self.store, self.embedder)
+        # The model loads on first use: re-ingesting unchanged files needs no encoder.
+        return IngestService(self.settings, self.store, lambda: self.embedder)
 
     @cached_property
     def answers(self):

@@ -86,14 +86,22 @@ def _suffix(path: Path) -> str:
 
 class IngestService:
     def __init__(self, settings: Settings, store, embedder):
+        """embedder: an Embedder, or a function returning one, called only once something needs
+        chunking or encoding; a re-ingest of unchanged files then never loads the model."""
         self.settings = settings
         self.store = store
-        self.embedder = embedder
+        self._embedder = embedder
         # The hash covers what shapes the stored chunks, so changing the chunker or the model re-ingests.
         self._recipe = json.dumps(
             [settings.chunking.model_dump(), settings.embedding.model, settings.embedding.max_tokens],
             sort_keys=True,
         )
+
+    @property
+    def embedder(self):
+        if not hasattr(self._embedder, "encode"):
+            self._embedder = self._embedder()
+        return self._embedder
 
     def content_hash(self, doc: Document) -> str:
         fields = [doc.title, doc.text, str(doc.published), doc.source, doc.url, doc.path, doc.language, self._recipe]
