@@ -76,3 +76,23 @@ def test_every_path_returns_the_best_passing_chunks(filled, monkeypatch, path, f
         assert last.get("where") and not last.get("ids")
     else:
         assert not last.get("where") and not last.get("ids")
+
+
+def test_filtered_lexical_search_ranks_like_filtering_the_full_ranking():
+    from rag.lexical import LexicalIndex, date_key
+
+    rng = np.random.default_rng(5)
+    words = "sanctions ukraine albania council trade climate vaccine border talks minister".split()
+    texts = [" ".join(rng.choice(words, size=12)) for _ in range(300)]
+    published = [date_key(date(2021, 1, 1) + timedelta(days=i)) for i in range(300)]
+    sources = [SOURCES[i % 3] for i in range(300)]
+    index = LexicalIndex.build("v", [f"c{i}" for i in range(300)], texts, published, sources)
+    filters = Filters(date_from=date(2021, 3, 1), sources=("Kazakh MFA",))
+    passing = {f"c{i}" for i in range(300) if published[i] >= 20210301 and sources[i] == "Kazakh MFA"}
+    for query in ("albania council", "sanctions on ukraine", "vaccine"):
+        everything = index.search(query, 300)
+        want = [(i, s) for i, s in everything if i in passing][:20]
+        got = index.search(query, 20, filters)
+        assert {i for i, _ in got} <= passing
+        assert [round(s, 5) for _, s in got] == [round(s, 5) for _, s in want]
+    assert index.search("hydrogen", 5, filters) == []
