@@ -175,9 +175,11 @@ def test_checkpoints_leave_a_partial_report_during_a_long_run(tmp_path, settings
             seen.append(report.read_text() if report.exists() else "")
             return super().ask(question, *args, **kwargs)
 
-    report = run_eval(suite, configs=["hybrid"], settings=settings, out_dir=tmp_path, name="c", checkpoint_every=2,
+    # two configs: the second one's checkpoint has seen only factoids while the first has every type
+    report = run_eval(suite, configs=["hybrid", "dense"], settings=settings, out_dir=tmp_path, name="c", checkpoint_every=2,
                       services_for=lambda s: FakeServices(s, FakeRetriever(), Peeking(), FakeStore()))
     assert "hybrid (partial: 2/4)" in seen[2] and "2 questions;" in seen[2]
+    assert "dense (partial: 2/4)" in seen[6]
     assert "partial" not in report.read_text()
 
 

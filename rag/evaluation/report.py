@@ -65,12 +65,13 @@ def _stage_order(stage: str) -> tuple[int, str]:
 
 def plot_by_type(runs: dict[str, dict], path: Path) -> None:
     metrics = [("doc_hit@5", "retrieval hit@5"), ("fact_recall", "fact recall"), ("refusal_rate", "refusal rate")]
-    types = list(next(iter(runs.values()))["summary"]["by_type"]) if runs else []
+    # union in first-seen order: a partial (checkpoint) run may not have reached every type yet
+    types = list(dict.fromkeys(t for run in runs.values() for t in run["summary"]["by_type"]))
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4), sharey=True)
     width = 0.8 / max(len(runs), 1)
     for ax, (key, label) in zip(axes, metrics):
         for i, (name, run) in enumerate(runs.items()):
-            values = [run["summary"]["by_type"][t].get(key) for t in types]
+            values = [run["summary"]["by_type"].get(t, {}).get(key) for t in types]
             values = [0.0 if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
             ax.bar([x + i * width for x in range(len(types))], values, width, label=name)
         ax.set_xticks([x + width * (len(runs) - 1) / 2 for x in range(len(types))])
