@@ -1,7 +1,7 @@
 """First run: the README's first command on a fresh clone, from nothing to a served UI.
 
     python -m bench.first_run                 # clones this repository to a temp folder, runs `rag up`
-    python -m bench.first_run --data-dir D    # reuse an ingested store: the time of a second start
+    python -m bench.first_run --data-dir D    # a store already holding the whole demo corpus: a second start
 
 The package installs are not timed (they come from scripts/install.sh, once per machine): the
 clone uses this interpreter, whose environment already holds the dependencies. Timed: from
@@ -35,6 +35,8 @@ def free_port() -> int:
 
 
 def first_run(data_dir: Path | None) -> dict:
+    # A SIGTERM (e.g. from `timeout`) must still run the finally below, which stops `rag up`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="rag-first-run-"))
     clone = work / "clone"
     started = time.perf_counter()
