@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rag.settings import RetrievalSettings
-from rag.types import Chunk, Filters, Passage
+from rag.types import Filters, Passage
 
 
 def minmax(scores: dict[str, float]) -> dict[str, float]:
@@ -49,12 +49,10 @@ class Retriever:
         k = k or self.settings.top_k
         mode = mode or self.settings.mode
         depth = max(self.settings.candidates, k)
-        chunks: dict[str, Chunk] = {}
         dense: dict[str, float] = {}
         lexical: dict[str, float] = {}
         if mode in ("dense", "hybrid"):
             vector = self.embedder.encode([query])[0]
-            # Scores only: the texts of the few fused winners are fetched below.
             dense = dict(self.store.dense_scores(vector, depth, filters))
         if mode in ("lexical", "hybrid"):
             lexical = dict(self.store.lexical_search(query, depth, filters))
@@ -67,8 +65,7 @@ class Retriever:
         else:
             fused = fuse_minmax(dense, lexical, self.settings.dense_weight)
         top = sorted(fused, key=lambda key: (-fused[key], key))[:k]
-        missing = [key for key in top if key not in chunks]
-        chunks.update({c.chunk_id: c for c in self.store.get_chunks(missing)})
+        chunks = {c.chunk_id: c for c in self.store.get_chunks(top)}  # only the winners' texts
         return [
             Passage(
                 chunk=chunks[key],
