@@ -139,3 +139,16 @@ def test_a_crash_mid_ingest_leaves_a_queryable_store_that_the_next_run_completes
     assert resumed.chunks_written == expected - 6  # only what was missing: two batches of 3 were stored
     assert store.count() == expected
     assert all(s.is_complete(next(iter(s.n_chunks_by_hash))) for s in store.doc_states().values())
+
+
+def test_folder_readme_and_license_are_not_releases(tmp_path):
+    from rag.ingest.pipeline import expand_paths
+
+    (tmp_path / "README.md").write_text("# About this folder\n")
+    (tmp_path / "LICENSE.txt").write_text("Public domain\n")
+    (tmp_path / "release.md").write_text("# A release\n\nText.\n")
+    (tmp_path / "notes.bin").write_bytes(b"\x00")
+    files, problems = expand_paths([tmp_path])
+    assert [p.name for p in files] == ["release.md"] and not problems
+    named, _ = expand_paths([tmp_path / "README.md"])  # named explicitly: read it
+    assert [p.name for p in named] == ["README.md"]

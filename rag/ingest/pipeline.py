@@ -61,6 +61,18 @@ class IngestReport:
         )
 
 
+# A folder's README or LICENSE describes the folder; it is not a release. Named explicitly, it is read.
+NOT_RELEASES = frozenset({"readme", "license", "licence", "changelog", "contributing"})
+
+
+def _is_release_file(path: Path) -> bool:
+    stem = path.name.split(".")[0].lower()
+    return (
+        path.is_file() and _suffix(path) in SUPPORTED_SUFFIXES
+        and not path.name.startswith(".") and stem not in NOT_RELEASES
+    )
+
+
 def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     """Files to read, in a stable order; a named path that doesn't exist is a failure, not a crash."""
     files: list[Path] = []
@@ -68,10 +80,7 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(
-                p for p in sorted(path.rglob("*"))
-                if p.is_file() and _suffix(p) in SUPPORTED_SUFFIXES and not p.name.startswith(".")
-            )
+            files.extend(p for p in sorted(path.rglob("*")) if _is_release_file(p))
         elif path.is_file():
             files.append(path)  # named explicitly: an unsupported type is reported by the reader
         else:
