@@ -3,15 +3,13 @@ process with the bundled model, driven through LangChain and the `openai` genera
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import date
 from pathlib import Path
 
 import pytest
+from servers import free_port, running_server
 from fastapi.testclient import TestClient
 
 from rag.llm_server import create_app
@@ -59,43 +57,18 @@ def test_a_request_without_messages_is_rejected():
         assert client.post("/v1/chat/completions", json={"messages": []}).status_code == 422
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rag.llm_server", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300  # the model loads in ~40 s on 2 idle cores
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"llm_server exited with {process.returncode}: {process.stderr.read()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llm_server did not become ready in 300 s")
-            time.sleep(1)
+    with running_server(
+        [sys.executable, "-m", "rag.llm_server", "--port", str(port)],
+        f"{base}/health",
+        timeout_s=300,  # the model loads in ~40 s on 2 idle cores
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    ):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.mark.server
@@ -139,7 +112,7 @@ def test_an_unreachable_server_is_a_clear_error(embedder):
     from rag.answer.testing import StaticRetriever, kazakh_release
     from rag.settings import GeneratorSettings, Settings
 
-    port = _free_port()
+    port = free_port()
     settings = Settings(generator=GeneratorSettings(openai_base_url=f"http://127.0.0.1:{port}/v1", timeout_s=5))
     service = AnswerService(StaticRetriever(kazakh_release()[1]), embedder, settings, today=date(2025, 3, 21))
     with pytest.raises(GeneratorError, match=f"127.0.0.1:{port}"):

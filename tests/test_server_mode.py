@@ -11,26 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from servers import free_port, running_server
 
 REPO = Path(__file__).resolve().parent.parent
 KAZAKH = REPO / "corpus" / "2025-03-21-kazakhstan-albania-political-consultations.txt"
 ARCHIVE = REPO / "corpus" / "state_dept_press_releases_2021-2022.jsonl"
 
 pytestmark = pytest.mark.server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -42,33 +34,17 @@ def chroma_url(tmp_path_factory):
     port = free_port()
     folder = tmp_path_factory.mktemp("chroma-server")
     log = (folder / "server.log").open("w")
-    server = subprocess.Popen(
-        [str(chroma), "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"chroma run exited with {server.returncode}: {(folder / 'server.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("chroma run did not answer its heartbeat within 60 s")
-            time.sleep(0.3)
-        yield url
+        with running_server(
+            [str(chroma), "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
+            f"{url}/api/v2/heartbeat",
+            timeout_s=60,
+            output=lambda: (folder / "server.log").read_text(),
+            stdout=log, stderr=subprocess.STDOUT,
+        ):
+            yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
         log.close()
 
 
