@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
@@ -75,19 +74,25 @@ def ingest(
     data_dir: DataDir = None,
 ):
     """Read, chunk, embed and store releases. Exit code 1 when some files failed."""
+    report = _run_ingest(_services(data_dir), paths, sync=sync, quiet=quiet)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _run_ingest(services, paths: list[Path], sync: bool = False, quiet: bool = False):
+    """Ingest with a progress bar per phase (reading files, embedding chunks); print failures and the summary."""
     from tqdm import tqdm
 
-    services = _services(data_dir)
     bar = None
 
     def progress(done: int, total: int, message: str) -> None:
         nonlocal bar
         if quiet:
             return
-        if bar is None or bar.desc != message.split(" ")[0]:
+        phase = message.split(" ")[0]
+        if bar is None or bar.desc != phase:
             if bar is not None:
                 bar.close()
-            bar = tqdm(total=total, desc=message.split(" ")[0], unit="chunk" if message == "embedding" else "file")
+            bar = tqdm(total=total, desc=phase, unit="chunk" if phase == "embedding" else "file")
         bar.total = total
         bar.n = done
         bar.refresh()
@@ -104,7 +109,7 @@ def ingest(
         for error in result.errors:
             typer.secho(f"{result.status}: {error}", fg="red", err=True)
     typer.echo(report.summary())
-    raise typer.Exit(0 if report.ok else 1)
+    return report
 
 
 def _parse_date(value: Optional[str], option: str) -> Optional[date]:
@@ -189,21 +194,7 @@ def up(
     """Ingest the demo corpus (seconds when already done), then serve the UI."""
     services = _services(data_dir)
     typer.echo(f"ingesting the demo corpus from {DEMO_CORPUS} into {services.settings.data_dir} ...")
-    try:
-        from tqdm import tqdm
-
-        with tqdm(desc="ingest", unit="chunk") as bar:
-            def progress(done: int, total: int, message: str) -> None:
-                bar.set_description(message.split(" ")[0])
-                bar.total = total
-                bar.n = done
-                bar.refresh()
-
-            report = services.ingest.ingest([DEMO_CORPUS], progress=progress)
-    except KeyboardInterrupt:
-        typer.secho("\ninterrupted: run again to finish the ingest", err=True)
-        raise typer.Exit(130)
-    typer.echo(report.summary())
+    _run_ingest(services, [DEMO_CORPUS])
     from ui.app import launch
 
     launch(services, host=host, port=port)
