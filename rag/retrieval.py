@@ -27,6 +27,31 @@ def fuse_minmax(dense: dict[str, float], lexical: dict[str, float], dense_weight
     }
 
 
+def zscore(scores: dict[str, float]) -> tuple[dict[str, float], float]:
+    """Standardise one list (mean 0, sd 1); also returns its minimum, the score of a missing key."""
+    if not scores:
+        return {}, 0.0
+    values = list(scores.values())
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5 or 1.0
+    normed = {key: (value - mean) / sd for key, value in scores.items()}
+    return normed, min(normed.values())
+
+
+def fuse_zscore(dense: dict[str, float], lexical: dict[str, float], dense_weight: float) -> dict[str, float]:
+    """Convex combination of z-scored lists; a key missing from one list gets that list's minimum.
+
+    BM25 scores have a long right tail and cosines a narrow band: min-max lets one outlier squash
+    the rest of a list, z-scores keep the spread of both (better on SciFact and the demo suite).
+    """
+    d, d_floor = zscore(dense)
+    l, l_floor = zscore(lexical)
+    return {
+        key: dense_weight * d.get(key, d_floor) + (1.0 - dense_weight) * l.get(key, l_floor)
+        for key in dense.keys() | lexical.keys()
+    }
+
+
 def fuse_rrf(dense: dict[str, float], lexical: dict[str, float], k: int) -> dict[str, float]:
     """Reciprocal-rank fusion (Cormack et al. 2009)."""
     fused: dict[str, float] = {}
@@ -62,6 +87,8 @@ class Retriever:
             fused = lexical
         elif self.settings.fusion == "rrf":
             fused = fuse_rrf(dense, lexical, self.settings.rrf_k)
+        elif self.settings.fusion == "zscore":
+            fused = fuse_zscore(dense, lexical, self.settings.dense_weight)
         else:
             fused = fuse_minmax(dense, lexical, self.settings.dense_weight)
         top = sorted(fused, key=lambda key: (-fused[key], key))[:k]

@@ -50,8 +50,8 @@ class RetrievalSettings(_Section):
     top_k: int = Field(8, ge=1, description="passages handed to the generator")
     candidates: int = Field(100, ge=1, description="hits taken from each retriever before fusion")
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
-    fusion: Literal["minmax", "rrf"] = "minmax"
-    dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="weight of the dense score in min-max fusion")
+    fusion: Literal["minmax", "zscore", "rrf"] = "minmax"
+    dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="weight of the dense score in min-max and z-score fusion")
     rrf_k: int = Field(60, ge=1)
 
 

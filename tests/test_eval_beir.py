@@ -71,14 +71,6 @@ def test_fusion_uses_the_products_functions():
     assert rrf["b"] == pytest.approx(1 / 3 + 1 / 3) and rrf["a"] == pytest.approx(1 / 2)
 
 
-def test_zscore_fusion_by_hand():
-    dense = {"a": 3.0, "b": 1.0}  # z: a=+1, b=-1
-    lexical = {"b": 10.0, "c": 20.0}  # z: b=-1, c=+1
-    fused = B.fuse_zscore(dense, lexical, 0.5)
-    # missing scores count as the list's minimum z (-1)
-    assert fused == pytest.approx({"a": 0.0, "b": -1.0, "c": 0.0})
-
-
 def test_cached_vectors_encode_once(tmp_path, monkeypatch):
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
     import numpy as np

@@ -73,9 +73,11 @@ def test_doc_states_and_stats(store):
     assert stats["by_month"]["2025-03"] == 1
 
 
-@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
-def test_retriever_modes_rank_the_proposal_first(store, embedder, settings, mode):
-    passages = Retriever(store, embedder, settings.retrieval).retrieve(
+@pytest.mark.parametrize("mode, fusion", [("dense", "minmax"), ("lexical", "minmax"), ("hybrid", "minmax"),
+                                          ("hybrid", "zscore"), ("hybrid", "rrf")])
+def test_retriever_modes_rank_the_proposal_first(store, embedder, settings, mode, fusion):
+    retrieval = settings.retrieval.model_copy(update={"fusion": fusion})
+    passages = Retriever(store, embedder, retrieval).retrieve(
         "What did the Kazakh side propose? a business council", k=2, mode=mode
     )
     assert passages[0].chunk.doc_id == "k"

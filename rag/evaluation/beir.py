@@ -1,8 +1,8 @@
 """`rag bench beir PATH`: the product's retrieval stack on a BEIR dataset, tuned on train only.
 
-Same pieces as the product: the bundled MiniLM embedder (rag.embeddings, bf16), the bm25s
+Same pieces as the product: the bundled MiniLM embedder (rag.embeddings, dtype auto), the bm25s
 index with the product's tokenizer and parameters (rag.lexical), and the product's fusion
-functions (rag.retrieval.fuse_minmax / fuse_rrf). Documents are indexed as "title\\ntext".
+functions (rag.retrieval.fuse_minmax / fuse_zscore / fuse_rrf). Documents are indexed as "title\\ntext".
 
 Tuning never sees the test split: every fusion choice, weight and depth is picked by
 nDCG@10 on the queries of ``qrels/train.tsv``, then evaluated once on ``qrels/test.tsv``.
@@ -26,9 +26,9 @@ from ir_measures import R, nDCG
 
 from rag.evaluation.beir_data import BeirDataset, cached_vectors, doc_text, load_beir
 from rag.lexical import tokenize
-from rag.retrieval import fuse_minmax, fuse_rrf
+from rag.retrieval import fuse_minmax, fuse_rrf, fuse_zscore
 
-PRODUCT_FUSIONS = ("minmax", "rrf")  # what settings.retrieval.fusion accepts
+PRODUCT_FUSIONS = ("minmax", "zscore", "rrf")  # what settings.retrieval.fusion accepts
 DEPTH = 1000  # hits kept per retriever; deep lists let fusion recover what one side ranks low
 MEASURES = {"nDCG@10": nDCG @ 10, "R@100": R @ 100}
 PUBLISHED = [  # from the dataset's README
@@ -47,7 +47,7 @@ BM25_GRID = [(0.9, 0.4), (1.2, 0.75), (1.5, 0.75)]  # each costs an index build
 class FusionParams:
     """Exactly the knobs of settings.retrieval, plus the BM25 parameters of the lexical index."""
 
-    fusion: str = "minmax"  # "minmax" | "rrf" (as in the product) | "zscore" (bench only so far)
+    fusion: str = "minmax"  # "minmax" | "zscore" | "rrf", as settings.retrieval.fusion
     dense_weight: float = 0.5
     rrf_k: int = 60
     candidates: int = 100
@@ -227,27 +227,6 @@ def to_documents(hits: list[tuple[str, float]]) -> list[str]:
     return list(dict.fromkeys(uid.split("#", 1)[0] for uid, _ in hits))
 
 
-def fuse_zscore(dense: dict[str, float], lexical: dict[str, float], dense_weight: float) -> dict[str, float]:
-    """Convex combination of z-scored lists; a missing score counts as that list's minimum.
-
-    Not (yet) in rag.retrieval: tried here because score distributions of BM25 and cosine
-    differ in shape, which min-max normalisation ignores.
-    """
-
-    def z(scores: dict[str, float]) -> tuple[dict[str, float], float]:
-        if not scores:
-            return {}, 0.0
-        values = np.fromiter(scores.values(), dtype=np.float64)
-        mean, std = values.mean(), values.std() or 1.0
-        normed = {k: (v - mean) / std for k, v in scores.items()}
-        return normed, min(normed.values())
-
-    d, d_floor = z(dense)
-    lx, l_floor = z(lexical)
-    return {key: dense_weight * d.get(key, d_floor) + (1.0 - dense_weight) * lx.get(key, l_floor)
-            for key in dense.keys() | lexical.keys()}
-
-
 def evaluate(ranked: Ranked, qrels: dict, query_ids) -> dict[str, float]:
     judged = {q: qrels[q] for q in query_ids if q in qrels}
     run = {}
@@ -279,8 +258,8 @@ def tune(dense: Ranked, lexical, train_qrels: dict, train_q: dict) -> tuple[Fusi
         trial(FusionParams("minmax", weight, 60, candidates))
     for candidates, rrf_k in itertools.product(CANDIDATE_GRID, RRF_K_GRID):
         trial(FusionParams("rrf", 0.5, rrf_k, candidates))
-    for weight in WEIGHT_GRID[1:-1]:
-        trial(FusionParams("zscore", weight, 60, CANDIDATE_GRID[-1]))
+    for candidates, weight in itertools.product(CANDIDATE_GRID, WEIGHT_GRID[1:-1]):
+        trial(FusionParams("zscore", weight, 60, candidates))
     best = _best(trials)
     # stage 2: the weight on a finer grid around the best
     if best.fusion in ("minmax", "zscore"):
@@ -340,7 +319,7 @@ def write_beir_report(result: dict, folder: Path) -> Path:
                   f"R@100 {best['test']['R@100']:.4f})."]
         own = best.get("product_ready")
         if own:
-            lines += ["", f"**Best the product's retriever runs today** (min-max or RRF, BM25 k1=1.2 b=0.75): "
+            lines += ["", f"**Best the product's retriever runs today** (min-max, z-score or RRF, BM25 k1=1.2 b=0.75): "
                       f"{_describe(FusionParams(**own['params']))} (train nDCG@10 {own['train_nDCG@10']:.4f}; "
                       f"test nDCG@10 {own['test']['nDCG@10']:.4f}, R@100 {own['test']['R@100']:.4f})."]
     for unit, tuned in (result.get("tuned") or {}).items():
