@@ -169,11 +169,13 @@ def index_units(ds: BeirDataset, settings, unit: str = "doc") -> tuple[list[str]
 
 def dense_rankings(ds: BeirDataset, query_ids: list[str], texts: list[str], settings, unit: str = "doc",
                    depth: int = DEPTH) -> Ranked:
-    from rag.embeddings import get_embedder
+    from rag.embeddings import get_embedder, resolve_dtype
 
     embedder = get_embedder(settings)
     emb = settings.embedding
-    tag = f"{emb.model.replace(':', '_').replace('/', '_')}-{emb.dtype}-{emb.max_tokens}"
+    # the dtype the encoder really runs ("auto" resolves per CPU), so equal vectors share a cache
+    dtype = str(resolve_dtype(emb.dtype)).removeprefix("torch.")
+    tag = f"{emb.model.replace(':', '_').replace('/', '_')}-{dtype}-{emb.max_tokens}"
     unit_ids, unit_texts = index_units(ds, settings, unit)
     unit_tag = "corpus" if unit == "doc" else f"chunks{settings.chunking.max_tokens}-{settings.chunking.min_tokens}"
     corpus = cached_vectors(f"{ds.fingerprint}-{unit_tag}-{tag}", unit_texts, embedder.encode)
