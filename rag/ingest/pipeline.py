@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from rag.ingest.chunking import chunk_document
 from rag.ingest.readers import SUPPORTED_SUFFIXES, read_file
 from rag.settings import Settings
@@ -176,7 +178,7 @@ class IngestService:
             batch = todo[lo : lo + WRITE_BATCH]
             if progress:
                 progress(lo, len(todo), "embedding")
-            vectors = self.embedder.encode([c.embed_text for c, _, _ in batch])
+            vectors = self._encode([c.embed_text for c, _, _ in batch], progress, lo, len(todo))
             self.store.upsert([c for c, _, _ in batch], vectors, [h for _, h, _ in batch], [n for _, _, n in batch])
             for chunk, _, _ in batch:
                 written[chunk.doc_id] = written.get(chunk.doc_id, 0) + 1
@@ -186,6 +188,27 @@ class IngestService:
         stale = [i for doc, digest in pending if (s := states.get(doc.doc_id)) for i in s.stale_ids(digest)]
         self.store.delete(stale)
         return written
+
+    def _encode(self, texts: list[str], progress: ProgressFn | None, done: int, total: int) -> np.ndarray:
+        """One model batch per encode call: the embedder's lock is free between calls, so a
+        question asked while an ingest runs in the same process (the UI) waits for one batch,
+        not a whole write batch. Progress (passages encoded; they are stored once per write
+        batch) is reported between steps too: a smoother bar, and where a background ingest stops."""
+        step = self.settings.embedding.batch_size
+        if len(texts) <= step:
+            return self.embedder.encode(texts)
+        # The batches sentence-transformers would form inside one call: longest texts first.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        vectors = None
+        for lo in range(0, len(order), step):
+            if lo and progress:
+                progress(done + lo, total, "embedding")
+            rows = order[lo : lo + step]
+            part = self.embedder.encode([texts[i] for i in rows])
+            if vectors is None:
+                vectors = np.empty((len(texts), part.shape[1]), dtype=part.dtype)
+            vectors[rows] = part
+        return vectors
 
     def _chunk(self, doc: Document, digest: str) -> list[Chunk]:
         # Title and date travel with each chunk's embedded text: leave room for them in the window.
