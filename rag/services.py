@@ -3,9 +3,54 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 
 from rag.settings import Settings, load_settings
+
+QUESTION_PRIORITY_MAX_S = 60.0  # a background ingest pauses for one question at most this long
+
+
+class _Questions:
+    """Questions being answered in this process. A background ingest pauses between its encode
+    steps while there are any: on 2 cores a question otherwise waits for an ingest step at each of
+    its several encoder calls (measured: 12-35 s for one answer instead of a few seconds). A question
+    older than QUESTION_PRIORITY_MAX_S no longer holds the ingest back (a slow local LLM, or a
+    stream nobody closed), so the ingest always finishes."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._started: dict[object, float] = {}
+
+    @contextmanager
+    def asking(self) -> Iterator[None]:
+        token = object()
+        with self._changed:
+            self._started[token] = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._changed:
+                del self._started[token]
+                self._changed.notify_all()
+
+    def wait_until_none(self, timeout: float | None = None, max_age: float = QUESTION_PRIORITY_MAX_S) -> bool:
+        """Block until no question (younger than max_age) is being answered; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                live = [t for t in self._started.values() if now - t < max_age]
+                if not live:
+                    return True
+                wait = max_age - (now - max(live))
+                if deadline is not None:
+                    if now >= deadline:
+                        return False
+                    wait = min(wait, deadline - now)
+                self._changed.wait(timeout=wait)
 
 
 class Services:
@@ -14,6 +59,8 @@ class Services:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or load_settings()
         self._lock = threading.RLock()
+        self.background_ingest = None  # a rag.ingest.background.BackgroundIngest once started
+        self._questions = _Questions()
 
     @cached_property
     def embedder(self):
@@ -47,6 +94,34 @@ class Services:
         from rag.answer.service import AnswerService
 
         return AnswerService(self.retriever, self.embedder, self.settings)
+
+    def start_background_ingest(self, paths, listener=None, on_finish=None):
+        """Ingest ``paths`` in a thread of this process (what `rag up` does while the UI serves).
+
+        listener: a ProgressFn also told of the main pass (the CLI's progress bars); on_finish is
+        called with the BackgroundIngest when it ends. One at a time per Services.
+        """
+        from rag.ingest.background import BackgroundIngest
+
+        with self._lock:
+            if self.background_ingest is not None and self.background_ingest.running:
+                raise RuntimeError("a background ingest is already running")
+            # Built here, in the caller's thread: the store must be one object for the UI and the ingest.
+            self.store.count()
+            self.background_ingest = BackgroundIngest(
+                self.ingest, paths, listener=listener, on_finish=on_finish, pause=self._questions.wait_until_none
+            )
+            return self.background_ingest.start()
+
+    def answering(self):
+        """Context for answering a question (the UI wraps each one): a background ingest in this
+        process pauses between its steps until no question is being answered."""
+        return self._questions.asking()
+
+    def ingest_status(self):
+        """The background ingest's IngestStatus, or None when this process started none."""
+        background = self.background_ingest
+        return background.status() if background is not None else None
 
 
 _cache: dict[str, Services] = {}
