@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
@@ -17,6 +18,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks against published
 app.add_typer(bench_app, name="bench")
 
 DEMO_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+STOP_TIMEOUT_S = 60  # Ctrl-C during `rag up`: wait this long for the ingest to stop between batches
 
 
 def _settings(data_dir: Optional[Path] = None):
@@ -78,37 +80,51 @@ def ingest(
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _run_ingest(services, paths: list[Path], sync: bool = False, quiet: bool = False):
-    """Ingest with a progress bar per phase (reading files, embedding chunks); print failures and the summary."""
-    from tqdm import tqdm
+class _ProgressBars:
+    """A tqdm bar per ingest phase (reading files, embedding chunks): a pipeline ProgressFn."""
 
-    bar = None
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self.bar = None
 
-    def progress(done: int, total: int, message: str) -> None:
-        nonlocal bar
-        if quiet:
+    def __call__(self, done: int, total: int, message: str) -> None:
+        if self.quiet:
             return
-        phase = message.split(" ")[0]
-        if bar is None or bar.desc != phase:
-            if bar is not None:
-                bar.close()
-            bar = tqdm(total=total, desc=phase, unit="chunk" if phase == "embedding" else "file")
-        bar.total = total
-        bar.n = done
-        bar.refresh()
+        from tqdm import tqdm
 
-    try:
-        report = services.ingest.ingest(paths, sync=sync, progress=progress)
-    except KeyboardInterrupt:
-        typer.secho("\ninterrupted: what was stored so far is kept; run the same command to finish", err=True)
-        raise typer.Exit(130)
-    finally:
-        if bar is not None:
-            bar.close()
+        phase = message.split(" ")[0]
+        if self.bar is None or self.bar.desc != phase:
+            if self.bar is not None:
+                self.bar.close()
+            self.bar = tqdm(total=total, desc=phase, unit="chunk" if phase == "embedding" else "file")
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _print_report(report) -> None:
     for result in report.failed:
         for error in result.errors:
             typer.secho(f"{result.status}: {error}", fg="red", err=True)
     typer.echo(report.summary())
+
+
+def _run_ingest(services, paths: list[Path], sync: bool = False, quiet: bool = False):
+    """Ingest with a progress bar per phase (reading files, embedding chunks); print failures and the summary."""
+    bars = _ProgressBars(quiet)
+    try:
+        report = services.ingest.ingest(paths, sync=sync, progress=bars)
+    except KeyboardInterrupt:
+        typer.secho("\ninterrupted: what was stored so far is kept; run the same command to finish", err=True)
+        raise typer.Exit(130)
+    finally:
+        bars.close()
+    _print_report(report)
     return report
 
 
@@ -189,15 +205,53 @@ def serve(
 def up(
     host: Annotated[Optional[str], typer.Option()] = None,
     port: Annotated[Optional[int], typer.Option()] = None,
+    corpus: Annotated[Path, typer.Option("--corpus", help="what to ingest (default: the demo corpus)")] = DEMO_CORPUS,
+    wait: Annotated[bool, typer.Option("--wait", help="ingest fully first, then serve")] = False,
     data_dir: DataDir = None,
 ):
-    """Ingest the demo corpus (seconds when already done), then serve the UI."""
-    services = _services(data_dir)
-    typer.echo(f"ingesting the demo corpus from {DEMO_CORPUS} into {services.settings.data_dir} ...")
-    _run_ingest(services, [DEMO_CORPUS])
+    """Serve the UI at once while the corpus is ingested in the background (seconds when already done)."""
+    # gradio is imported before the ingest thread starts, which then loads the model: heavy
+    # imports in two threads at once can trip over each other's module locks.
     from ui.app import launch
 
-    launch(services, host=host, port=port)
+    services = _services(data_dir)
+    where = f"{corpus} into {services.settings.data_dir}"
+    if wait:
+        typer.echo(f"ingesting {where} ...")
+        _run_ingest(services, [corpus])
+        launch(services, host=host, port=port)
+        return
+
+    bars = _ProgressBars()
+
+    def finished(background) -> None:
+        bars.close()
+        status = background.status()
+        if background.report is not None:
+            _print_report(background.report)
+            typer.echo("background ingest finished: answers now cover the whole corpus")
+        elif status.phase == "failed":
+            typer.secho(f"ingest failed: {status.error}; the UI answers from what was stored", fg="red", err=True)
+
+    typer.echo(f"ingesting {where} in the background; answers cover what is indexed so far")
+    # SIGTERM stops like Ctrl-C: gradio's wait loop returns, then the ingest stops between two steps.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    background = None
+    try:
+        background = services.start_background_ingest([corpus], listener=bars, on_finish=finished)
+        launch(services, host=host, port=port)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if background is not None and background.running:
+            background.cancel()
+            typer.echo("stopping the ingest after the current batch ...", err=True)
+            stopped = background.join(timeout=STOP_TIMEOUT_S)
+            bars.close()
+            typer.secho(
+                "interrupted: what was stored so far is kept; `rag up` again finishes the ingest"
+                if stopped else f"the ingest did not stop within {STOP_TIMEOUT_S} s; exiting anyway",
+                err=True,
+            )
 
 
 @app.command("llm-server")
