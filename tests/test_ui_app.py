@@ -141,3 +141,36 @@ def test_a_failing_generator_is_reported_in_the_chat(served):
     )
     content = str(chat[-1]["content"])
     assert "Could not answer" in content and "is not answering" in content
+
+
+def banner_of(demo) -> dict:
+    return next(c for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "ingest-banner")["props"]
+
+
+def test_plain_serve_has_no_ingest_banner(served):
+    from gradio_client import Client
+
+    demo, url = served()
+    assert banner_of(demo)["visible"] is False
+    assert not any(c["type"] == "timer" and c["props"].get("active") for c in demo.config["components"])
+    assert Client(url, verbose=False).predict(api_name="/ingest_status") == {"phase": "none", "running": False, "text": ""}
+
+
+def test_a_background_ingest_shows_a_banner_and_its_status(tmp_path):
+    from gradio_client import Client
+
+    from rag.ingest.background import IngestStatus
+
+    services = stand_in_services(tmp_path, SlowAnswers())
+    services.ingest_status = lambda: IngestStatus("embedding", done=64, total=256, started=1.0, as_of=9.0)
+    port = free_port()
+    demo = launch(services, port=port, block=False)
+    try:
+        banner = banner_of(demo)
+        assert banner["visible"] is not False and "Indexing the corpus: 64 / 256 passages (25%)" in banner["value"]
+        assert any(c["type"] == "timer" and c["props"].get("active") for c in demo.config["components"])
+        status = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(api_name="/ingest_status")
+        assert (status["phase"], status["done"], status["total"], status["running"]) == ("embedding", 64, 256, True)
+        assert status["text"].startswith("Indexing the corpus: 64 / 256")
+    finally:
+        demo.close()

@@ -153,3 +153,23 @@ def test_weakly_supported_sentences_are_flagged_for_checking():
     assert re.search(r'class="answer-sentence supported"[^>]*>Verbatim', bubble)
     assert re.search(r'class="answer-sentence supported"[^>]*>The releases report', bubble)
     assert "1 weakly supported" in bubble
+
+
+def test_ingest_banner_says_how_far_the_background_ingest_is():
+    from rag.ingest.background import IngestStatus
+
+    running = IngestStatus("embedding", done=3400, total=12465, started=0.0, eta_seconds=330.0, as_of=200.0)
+    text = render.ingest_banner_text(running)
+    assert text.startswith("Indexing the corpus: 3,400 / 12,465 passages (27%), about 6 min left")
+    assert "answers cover only what is indexed so far" in text
+    assert "estimating the time left" in render.ingest_banner_text(IngestStatus("embedding", 0, 100))
+    assert "less than a minute left" in render.ingest_banner_text(IngestStatus("embedding", 90, 100, eta_seconds=9))
+    assert "file 2 of 2" in render.ingest_banner_text(IngestStatus("reading", 1, 2))
+    assert "single releases first" in render.ingest_banner_text(IngestStatus("embedding", 0, 4, first_pass=True))
+    done = IngestStatus("done", started=0.0, finished=510.0, chunks_written=12465, failed_files=1)
+    assert render.ingest_banner_text(done).startswith("Indexing finished: 12,465 passages written in 8.5 min")
+    assert "1 file(s) could not be read" in render.ingest_banner_text(done)
+    failed = render.ingest_banner_html(IngestStatus("failed", error=EVIL))
+    assert 'class="ingest-banner failed"' in failed and "<script>" not in failed and "&lt;script&gt;" in failed
+    assert 'class="ingest-banner running"' in render.ingest_banner_html(running)
+    assert render.ingest_banner_html(None) == ""

@@ -2,7 +2,8 @@
 
 `build_app(services)` returns the Blocks (tests mount it themselves); `launch(...)` is what `rag serve`
 calls. Named API endpoints (for gradio_client): /ask (the chat turn, streamed), /answer (the Answer as
-JSON), /ingest (upload files), /corpus_stats, /search_titles.
+JSON), /ingest (upload files), /corpus_stats, /search_titles, /ingest_status (the background ingest
+that `rag up` runs, if any).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ EXAMPLE_QUESTIONS = [
 ]
 GENERATORS = ["extractive", "local", "openai"]
 RESULT_HEADERS = ["file", "status", "documents", "passages", "problems"]
+BANNER_REFRESH_S = 2.0  # how often the page polls a background ingest's progress
 
 
 def generator_choices(services) -> list[str]:
@@ -65,7 +67,8 @@ def build_app(services) -> gr.Blocks:
         # A string, not a dict: gradio_client takes any dict with a "path" key (as citations have)
         # for a file to download.
         filters = chat.make_filters(date_from, date_to, sources or [])
-        answer = services.answers.ask(question, filters=filters, top_k=top_k or None, generator=generator or None)
+        with chat.answering(services):
+            answer = services.answers.ask(question, filters=filters, top_k=top_k or None, generator=generator or None)
         return json.dumps(answer.to_dict(), ensure_ascii=False)
 
     def example(evt: gr.SelectData):
@@ -112,13 +115,44 @@ def build_app(services) -> gr.Blocks:
     def clear():
         return [], render.sources_panel_html([]), [], ""
 
+    def background_status():
+        status_of = getattr(services, "ingest_status", None)  # stand-in services in tests may lack it
+        return status_of() if callable(status_of) else None
+
+    def ingest_status() -> dict:
+        """The background ingest started by `rag up`: phase, done/total, eta_seconds, error, summary, text."""
+        status = background_status()
+        if status is None:
+            return {"phase": "none", "running": False, "text": ""}
+        return {**status.to_dict(), "text": render.ingest_banner_text(status)}
+
+    def banner_now():
+        status = background_status()
+        return gr.update(value=render.ingest_banner_html(status), visible=status is not None)
+
+    def poll_ingest(query: str):
+        """Timer tick: the banner; once the ingest has ended, stop ticking and refresh the corpus views."""
+        status = background_status()
+        if status is None:
+            return gr.update(visible=False), gr.Timer(active=False), *([gr.skip()] * 5)
+        banner = gr.update(value=render.ingest_banner_html(status), visible=True)
+        if status.running:
+            return banner, gr.skip(), *([gr.skip()] * 5)
+        return banner, gr.Timer(active=False), *refresh(query)
+
     # -- layout ------------------------------------------------------------------------------
+    initial = background_status()
     with gr.Blocks(title="Press releases: cited answers", fill_width=True) as demo:
         turns = gr.State([])
         gr.Markdown(
             "## Diplomatic press releases: cited answers\n"
             "Every sentence cites the passage that supports it; what the releases don't support is marked."
         )
+        # Only when this process runs a background ingest (`rag up`); plain `rag serve` has neither.
+        ingest_banner = gr.HTML(
+            render.ingest_banner_html(initial), visible=initial is not None, elem_id="ingest-banner"
+        )
+        ingest_timer = gr.Timer(BANNER_REFRESH_S, active=initial is not None)
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
                 with gr.Row(equal_height=False):
@@ -209,8 +243,15 @@ def build_app(services) -> gr.Blocks:
         title_search.submit(search_titles, [title_search], [documents_table], api_name="search_titles")
         title_search.change(search_titles, [title_search], [documents_table], api_visibility="private")
         demo.load(refresh, [title_search], [source_filter, *corpus_outputs], api_visibility="private")
+        if initial is not None:
+            demo.load(banner_now, None, [ingest_banner], api_visibility="private")
+            ingest_timer.tick(
+                poll_ingest, [title_search], [ingest_banner, ingest_timer, source_filter, *corpus_outputs],
+                api_visibility="private",
+            )
         gr.api(answer_json, api_name="answer")
         gr.api(corpus_stats, api_name="corpus_stats")
+        gr.api(ingest_status, api_name="ingest_status")
     return demo
 
 

@@ -40,6 +40,11 @@ table.documents th, table.documents td { text-align: left; padding: 0.25em 0.5em
   border-bottom: 1px solid var(--border-color-primary); vertical-align: top; }
 table.documents td.doc-date { white-space: nowrap; }
 #documents-table a, #sources-panel a.source-title { padding: 0 !important; margin: 0 !important; }
+.ingest-banner { border-radius: 6px; padding: 0.5em 0.8em; border-left: 4px solid #2563eb;
+  background: rgba(37, 99, 235, 0.1); }
+.ingest-banner.done { border-left-color: #16a34a; background: rgba(22, 163, 74, 0.1); }
+.ingest-banner.failed { border-left-color: #dc2626; background: rgba(239, 68, 68, 0.12); }
+.ingest-banner.interrupted { border-left-color: #d97706; background: rgba(245, 158, 11, 0.15); }
 """
 
 # Event delegation on the document: the chat re-renders its messages, so listeners on the

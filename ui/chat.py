@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import date
 
 import gradio as gr
@@ -60,6 +61,12 @@ def chat_messages(turns: list[Turn], pending: tuple[str, str] | None = None) -> 
     return messages
 
 
+def answering(services):
+    """The services' question context (a background ingest yields to questions); none on stand-ins."""
+    enter = getattr(services, "answering", None)
+    return enter() if callable(enter) else nullcontext()
+
+
 def stream_turn(
     services,
     question: str,
@@ -77,18 +84,19 @@ def stream_turn(
     yield chat_messages(turns, (question, render.status_html(status))), panel, turns
     answer: Answer | None = None
     try:
-        for event in services.answers.stream(
-            question, history=service_history(turns), filters=filters, top_k=top_k, generator=generator or None
-        ):
-            if event.kind == "status":
-                status = event.text
-            elif event.kind == "token":
-                draft += event.text
-                status = ""
-            elif event.kind == "answer":
-                answer = event.answer
-                continue
-            yield chat_messages(turns, (question, render.status_html(status, draft))), panel, turns
+        with answering(services):
+            for event in services.answers.stream(
+                question, history=service_history(turns), filters=filters, top_k=top_k, generator=generator or None
+            ):
+                if event.kind == "status":
+                    status = event.text
+                elif event.kind == "token":
+                    draft += event.text
+                    status = ""
+                elif event.kind == "answer":
+                    answer = event.answer
+                    continue
+                yield chat_messages(turns, (question, render.status_html(status, draft))), panel, turns
     except Exception as error:  # a generator backend that is down must not kill the chat
         log.exception("answering %r failed", question)
         bubble = render.error_html(f"{type(error).__name__}: {error}")

@@ -257,3 +257,45 @@ def documents_table_html(docs: list, limit: int = 200) -> str:
         '<table class="documents"><thead><tr><th>Date</th><th>Title</th><th>Source</th><th>Passages</th></tr>'
         f'</thead><tbody>{"".join(rows)}</tbody></table>{more}'
     )
+
+
+# -- the background-ingest banner -----------------------------------------------------------
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def ingest_banner_text(status) -> str:
+    """One line about a background ingest (rag.ingest.background.IngestStatus), as plain text."""
+    caveat = "answers cover only what is indexed so far."
+    if status.running and status.first_pass:
+        return f"Indexing the corpus: the single releases first, then the archives — {caveat}"
+    if status.phase == "embedding" and status.total:
+        if status.eta_seconds is None:
+            left = "estimating the time left"
+        elif status.eta_seconds < 60:
+            left = "less than a minute left"
+        else:
+            left = f"about {-(-status.eta_seconds // 60):.0f} min left"
+        return (
+            f"Indexing the corpus: {status.done:,} / {status.total:,} passages ({status.percent}%), {left} — {caveat}"
+        )
+    if status.running:
+        files = f" (file {min(status.done + 1, status.total)} of {status.total})" if status.total else ""
+        return f"Indexing the corpus: reading and splitting the releases{files} — {caveat}"
+    if status.phase == "done":
+        failed = f" {status.failed_files} file(s) could not be read (see the terminal)." if status.failed_files else ""
+        return (
+            f"Indexing finished: {status.chunks_written:,} passages written in {_minutes(status.elapsed_seconds)}; "
+            f"answers cover the whole corpus.{failed}"
+        )
+    if status.phase == "failed":
+        return f"Indexing stopped with an error: {status.error}. Answers cover what was indexed before it."
+    return "Indexing was interrupted; answers cover what was indexed. Run `rag up` again to finish."
+
+
+def ingest_banner_html(status) -> str:
+    """The banner above the tabs; its class says the state (running, done, failed, interrupted)."""
+    if status is None:
+        return ""
+    state = "running" if status.running else status.phase
+    return f'<div class="ingest-banner {esc(state)}" role="status">{esc(ingest_banner_text(status))}</div>'
