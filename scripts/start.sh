@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# From a fresh clone to a served UI: install, ingest the demo corpus, serve on 127.0.0.1:7860.
+# From a fresh clone to a served UI: install, then serve on 127.0.0.1:7860 while the demo corpus is
+# ingested in the background (a banner in the UI shows how far it is).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RAG_SKIP_BROWSER=1 bash scripts/install.sh
