@@ -292,11 +292,22 @@ def eval_cmd(
 def bench_beir(
     path: Annotated[Path, typer.Argument(help="a BEIR-format dataset folder")],
     out: Annotated[Path, typer.Option(help="report folder")] = Path("eval/reports"),
+    unit: Annotated[
+        Optional[list[str]],
+        typer.Option(help="index unit, repeatable: doc (whole texts), chunk (the product's chunks), "
+                          "doc+chunk (BM25 on whole texts fused with each text's best chunk)"),
+    ] = None,
 ):
     """nDCG@10 and Recall@100 of lexical, dense and hybrid retrieval on a BEIR dataset's test queries."""
     from rag.evaluation.beir import run_beir
 
-    result = run_beir(path, settings=_settings(), out_dir=out)
+    units = tuple(unit or ["doc"])
+    unknown = set(units) - {"doc", "chunk", "doc+chunk"}
+    if unknown:
+        typer.secho(f"error: unknown --unit {', '.join(sorted(unknown))}; use doc, chunk or doc+chunk", fg="red", err=True)
+        raise typer.Exit(2)
+
+    result = run_beir(path, settings=_settings(), out_dir=out, units=units)
     typer.echo(json.dumps(result, indent=2, default=str))
 
 

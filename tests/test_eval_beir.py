@@ -71,6 +71,11 @@ def test_fusion_uses_the_products_functions():
     assert rrf["b"] == pytest.approx(1 / 3 + 1 / 3) and rrf["a"] == pytest.approx(1 / 2)
 
 
+def test_best_unit_per_document_keeps_each_documents_best_chunk():
+    ranked = {"q": [("d1#2", 0.9), ("d2#0", 0.8), ("d1#0", 0.7), ("d3#1", 0.5), ("d2#1", 0.4)]}
+    assert B.best_unit_per_document(ranked) == {"q": [("d1", 0.9), ("d2", 0.8), ("d3", 0.5)]}
+
+
 def test_cached_vectors_encode_once(tmp_path, monkeypatch):
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
     import numpy as np
@@ -88,8 +93,10 @@ def test_cached_vectors_encode_once(tmp_path, monkeypatch):
 
 def test_run_beir_end_to_end_tunes_on_train_only(dataset, tmp_path):
     settings = Settings(embedding={"dtype": "float32"})
-    result = B.run_beir(dataset, settings=settings, out_dir=tmp_path / "reports", units=("doc", "chunk"))
-    assert [row["unit"] for row in result["rows"]] == ["doc"] * 4 + ["chunk"] * 4
+    result = B.run_beir(dataset, settings=settings, out_dir=tmp_path / "reports", units=("doc", "chunk", "doc+chunk"))
+    units = [row["unit"] for row in result["rows"]]
+    assert units == sorted(units, key=["doc", "chunk", "doc+chunk"].index)
+    assert all(4 <= units.count(u) <= 5 for u in ("doc", "chunk", "doc+chunk"))
     systems = [row["system"] for row in result["rows"]]
     assert systems[0].startswith("lexical") and systems[1].startswith("dense")
     assert any(s.startswith("hybrid, tuned on train") for s in systems)
@@ -100,6 +107,6 @@ def test_run_beir_end_to_end_tunes_on_train_only(dataset, tmp_path):
     assert dense["nDCG@10"] == 1.0  # the two test claims are paraphrases of their abstracts
     report = (tmp_path / "reports" / "beir-tiny" / "report.md").read_text()
     assert "BM25 flat (Anserini) | 0.6789 | 0.9253 |" in report
-    assert result["best"]["unit"] in ("doc", "chunk")
-    assert result["best"]["params"]["fusion"] in ("minmax", "rrf")
+    assert result["best"]["unit"] in ("doc", "chunk", "doc+chunk")
+    assert result["best"]["params"]["fusion"] in ("minmax", "zscore", "rrf")
     assert "Winner on train" in report
