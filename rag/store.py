@@ -26,6 +26,7 @@ from rag.types import Chunk, Filters
 _PAGE = 5000  # rows per Chroma get(): keeps memory flat on large collections
 _NAMED_IDS_MAX = 5000  # a filter passing at most this many chunks names them to Chroma (~5 ms at 10k)
 _OVERFETCH_MAX = 1000  # else: unfiltered neighbours fetched to filter ourselves (~11 ms for 1000 at 10k)
+_ENOUGH_FILTERED = 100  # passing neighbours that make a good enough head for fusion
 
 
 @dataclass
@@ -260,11 +261,14 @@ class ChunkStore:
         if passing <= _NAMED_IDS_MAX:
             rows = np.flatnonzero(mask)
             return self._nearest(query, k, ids=[index.ids[r] for r in rows])
-        fetch = math.ceil(1.5 * k * len(index.ids) / passing)  # expect about 1.5 k passing among them
-        if fetch <= _OVERFETCH_MAX:
+        # Expect about 1.5 k passing among the neighbours fetched; the passing ones, in order, are
+        # exactly the head of the filtered ranking, so a deep k (fusion takes 1000) may come back
+        # shorter rather than fall back to Chroma's SQLite filter (2 s at 100k chunks).
+        fetch = min(math.ceil(1.5 * k * len(index.ids) / passing), _OVERFETCH_MAX)
+        if fetch > 0:
             hits = self._nearest(query, fetch)
             kept = [hit for hit, ok in zip(hits, index.passing([i for i, _ in hits], filters)) if ok]
-            if len(kept) >= k:
+            if len(kept) >= min(k, _ENOUGH_FILTERED):
                 return kept[:k]
         return self._nearest(query, k, where=chroma_where(filters))
 

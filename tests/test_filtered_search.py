@@ -78,6 +78,25 @@ def test_every_path_returns_the_best_passing_chunks(filled, monkeypatch, path, f
         assert not last.get("where") and not last.get("ids")
 
 
+def test_deep_filtered_search_returns_an_exact_head_instead_of_the_slow_path(filled, monkeypatch):
+    """Fusion asks for 1000 candidates: past the over-fetch cap, the passing neighbours found are
+    returned (the head of the filtered ranking) rather than falling back to Chroma's where."""
+    store, chunks, vectors = filled
+    monkeypatch.setattr(store_module, "_NAMED_IDS_MAX", 0)
+    monkeypatch.setattr(store_module, "_OVERFETCH_MAX", 200)
+    monkeypatch.setattr(store_module, "_ENOUGH_FILTERED", 20)
+    calls = []
+    original = store._nearest
+    monkeypatch.setattr(store, "_nearest", lambda *a, **kw: calls.append(kw) or original(*a, **kw))
+    filters = Filters(date_from=date(2021, 4, 1), date_to=date(2022, 6, 30))  # ~3/4 pass
+    query = vectors[300]  # published 2022-01-01: passes
+    got = [i for i, _ in store.dense_scores(query, 300, filters)]
+    assert 20 <= len(got) < 300 and not any(kw.get("where") for kw in calls)
+    want = exact(chunks, vectors, query, len(got), lambda c: filters.date_from <= c.published <= filters.date_to)
+    assert len(set(got) & set(want)) >= 0.95 * len(got)
+    assert got[0] == want[0] == chunks[300].chunk_id
+
+
 def test_filtered_lexical_search_ranks_like_filtering_the_full_ranking():
     from rag.lexical import LexicalIndex, date_key
 
