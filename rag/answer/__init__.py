@@ -5,6 +5,7 @@ generators.py   extractive | local | openai draft writers behind one interface
 citations.py    the checker: drop invented keys, verify each sentence, attach spans, renumber
 evidence.py     passages split into sentences and embedded once per question; injection filter
 relevance.py    which sentences answer the question; the refusal threshold
+answer_type.py  expected answer type: a question asking for a quantity needs a sentence giving one
 premise.py      false-premise detection (action credited to someone else, or never reported)
 conversation.py follow-up questions rewritten to stand alone
 dates.py        date intent in questions; relative dates in releases resolved

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rag.answer import lexical
+from rag.answer.answer_type import expected_answer
 from rag.answer.evidence import EvidenceIndex, SourceSentence
 
 # Blend of the two signals. Embedding similarity alone rates on-topic but non-answering
@@ -69,6 +70,27 @@ def _names_in_context(names: set[str], passage) -> frozenset[str]:
     text = f"{passage.chunk.title}. {passage.chunk.text}"
     present = {n for n in names if lexical.mentions(n, text)}
     return frozenset(lexical.stem(n) for n in present)
+
+
+def of_expected_type(question: str, scored: list[ScoredSentence]) -> list[ScoredSentence]:
+    """The sentences that can answer the question's expected answer type, best first.
+
+    For a question asking for a quantity ("how much", "what is the value of"), those giving a number
+    the question does not, in a passage about the question's subject: one that names each of the
+    question's names that any retrieved passage names ("$1 billion for Ukraine" does not answer "how
+    much aid did Serbia get", though Serbia's own release is retrieved too). For any other question,
+    all of them. An on-topic sentence without the figure answers nothing.
+    """
+    expected = expected_answer(question)
+    if expected is None:
+        return scored
+    missing = {}
+    for s in scored:
+        if s.sentence.key not in missing:
+            chunk = s.sentence.passage.chunk
+            missing[s.sentence.key] = expected.names_missing(f"{chunk.title}. {chunk.text}")
+    unnamed = frozenset.intersection(*missing.values()) if missing else frozenset()  # no passage names these
+    return [s for s in scored if not (missing[s.sentence.key] - unnamed) and expected.accepts(s.sentence.text)]
 
 
 def answers_question(scored: list[ScoredSentence]) -> bool:
