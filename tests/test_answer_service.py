@@ -7,6 +7,8 @@ from datetime import date
 
 import pytest
 
+from rag.answer.evidence import EvidenceIndex
+from rag.answer.relevance import answers_question, score_sentences
 from rag.answer.service import AnswerEvent, AnswerService
 from rag.answer.testing import StaticRetriever, kazakh_release, paragraph_chunks
 from rag.settings import Settings
@@ -308,3 +310,27 @@ def test_an_event_date_outside_every_release_is_looked_up_in_the_text(service):
     assert all("September 2023" in c.quote for c in answer.citations)
     # ... and a period no release mentions is still a refusal
     assert service.ask("What did Kazakhstan say about Albania in October 2021?").refused
+
+
+def test_a_quantity_question_is_refused_unless_a_source_gives_the_figure(release, embedder):
+    _, chunks = release
+    question = "What was the value of trade between Kazakhstan and Albania?"
+    service = AnswerService(StaticRetriever(chunks), embedder, Settings(), today=date(2025, 3, 21))
+    # The release talks about trade ("the strengthening of trade and economic ties") but gives no figure;
+    # its sentences are on topic enough that relevance alone would answer.
+    scored = score_sentences(question, EvidenceIndex(service.retriever.retrieve(question), embedder))
+    assert answers_question(scored)
+    answer = service.ask(question)
+    assert answer.refused and not answer.citations
+    assert answer.text.startswith("The releases don't say")
+
+    text = ("Kazakhstan and Albania reviewed their economic ties.\n\n"
+            "Trade between Kazakhstan and Albania reached $12.5 million in 2024, the ministry said.")
+    figures = paragraph_chunks("trade-figures", text, per_chunk=1, title="Kazakhstan-Albania trade",
+                               published=date(2025, 3, 1))
+    service = AnswerService(StaticRetriever(chunks + figures), embedder, Settings(), today=date(2025, 3, 21))
+    answer = service.ask(question)
+    assert not answer.refused and "$12.5 million" in answer.text
+    assert answer.citations and all("$12.5 million" in c.quote for c in answer.citations)
+    # questions that ask for no figure are answered from the same sources as before
+    assert not service.ask("What did Kazakhstan and Albania discuss about trade?").refused

@@ -18,7 +18,7 @@ from typing import Protocol
 from rag.answer import lexical, prompts
 from rag.answer.evidence import EvidenceIndex, SourceSentence
 from rag.answer.premise import PremiseFinding
-from rag.answer.relevance import pick_answer_sentences, score_sentences
+from rag.answer.relevance import of_expected_type, pick_answer_sentences, score_sentences
 from rag.settings import GeneratorSettings
 
 BACKENDS = ("extractive", "local", "openai")
@@ -65,6 +65,8 @@ class ExtractiveGenerator:
             others = sorted(request.premise.others, key=lambda s: rank[s.index])[:2]
             own = sorted(request.premise.agent_sentences, key=lambda s: rank[s.index])[:1]
             return others + own
+        # A question asking for a figure quotes only sentences that give one.
+        scored = of_expected_type(request.question, scored)
         return pick_answer_sentences(scored, request.evidence, prefer_recent=request.prefer_recent)
 
 

@@ -21,7 +21,7 @@ from rag.answer.dates import DateIntent, parse_date_intent
 from rag.answer.evidence import EvidenceIndex, VectorCache
 from rag.answer.generators import GenerationRequest, Generator, make_generator
 from rag.answer.premise import check_premise
-from rag.answer.relevance import answers_question, score_sentences
+from rag.answer.relevance import answers_question, of_expected_type, score_sentences
 from rag.types import Answer, AnswerSentence, Filters, Passage
 
 # With "latest"/"most recent", fetch this many times top_k and keep the newest of the
@@ -120,6 +120,7 @@ class AnswerService:
         scored = score_sentences(query, evidence)
         if must_mention:
             scored = [s for s in scored if must_mention <= lexical.critical_tokens(". " + s.sentence.text)]
+        scored = of_expected_type(standalone, scored)  # "how much ...?" is answered only by a figure
         premise = check_premise(standalone, evidence.sentences)
         if premise is not None and premise.kind == "unreported" and not answers_question(scored):
             premise = None  # off-topic sources: a plain "the releases don't say"
