@@ -74,11 +74,12 @@ class Retriever:
         k = k or self.settings.top_k
         mode = mode or self.settings.mode
         depth = max(self.settings.candidates, k)
+        dense_depth = max(self.settings.dense_candidates or self.settings.candidates, k)
         dense: dict[str, float] = {}
         lexical: dict[str, float] = {}
         if mode in ("dense", "hybrid"):
             vector = self.embedder.encode([query])[0]
-            dense = dict(self.store.dense_scores(vector, depth, filters))
+            dense = dict(self.store.dense_scores(vector, dense_depth, filters))
         if mode in ("lexical", "hybrid"):
             lexical = dict(self.store.lexical_search(query, depth, filters))
         if mode == "dense":

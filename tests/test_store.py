@@ -83,3 +83,19 @@ def test_retriever_modes_rank_the_proposal_first(store, embedder, settings, mode
     assert passages[0].chunk.doc_id == "k"
     assert passages[0].rank == 1
     assert passages[0].chunk.text.startswith("The Kazakh side proposed")
+
+
+def test_retriever_takes_deep_lexical_and_shallow_dense_candidates(store, embedder, settings, monkeypatch):
+    """1000 HNSW neighbours cost ~10 ms a question at 100k chunks; 1000 BM25 hits almost nothing."""
+    depths = {}
+    for name in ("dense_scores", "lexical_search"):
+        original = getattr(store, name)
+        monkeypatch.setattr(store, name, lambda *a, _o=original, _n=name: depths.setdefault(_n, a[1]) and _o(*a))
+    retrieval = settings.retrieval.model_copy(update={"candidates": 1000, "dense_candidates": 100})
+    passages = Retriever(store, embedder, retrieval).retrieve("business council", k=2)
+    assert depths == {"dense_scores": 100, "lexical_search": 1000}
+    assert passages[0].chunk.doc_id == "k"
+    depths.clear()
+    same = settings.retrieval.model_copy(update={"candidates": 50, "dense_candidates": 0})  # 0 = candidates
+    Retriever(store, embedder, same).retrieve("business council", k=2)
+    assert depths == {"dense_scores": 50, "lexical_search": 50}

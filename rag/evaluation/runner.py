@@ -25,7 +25,7 @@ from rag.evaluation.suite import Suite, SuiteQuestion, load_suite, normalize
 RETRIEVE_K = 10  # depth of the ranking scored by the retrieval metrics
 MODES = ("lexical", "dense", "hybrid")
 RETRIEVAL_ONLY = "none"
-RETRIEVAL_KEYS = {"fusion", "dense_weight", "rrf_k", "candidates", "top_k"}
+RETRIEVAL_KEYS = {"fusion", "dense_weight", "rrf_k", "candidates", "dense_candidates", "top_k"}
 
 
 @dataclass(frozen=True)
