@@ -272,7 +272,7 @@ def expected_answer(question: str) -> ExpectedAnswer | None:
     given |= {str(_UNITS[w.lower()]) for w in _WORD_RE.findall(question) if w.lower() in _UNITS}
     words = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
     durations = bool(words & _TIME_QUESTION_WORDS) or bool(_HOW_LONG_RE.search(question))
-    names = frozenset(n for n in lexical.critical_tokens(question) if n[0] not in "#@")
+    names = frozenset(lexical.critical_names(question))
     return ExpectedAnswer(kind, frozenset(given), durations, names)
 
 

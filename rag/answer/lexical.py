@@ -121,6 +121,11 @@ def critical_tokens(text: str) -> set[str]:
     return result
 
 
+def critical_names(text: str) -> set[str]:
+    """The critical tokens that are names (lower-case), without the numbers (#) and months (@)."""
+    return {t for t in critical_tokens(text) if t[0] not in "#@"}
+
+
 def missing_critical(claim: str, evidence: str) -> set[str]:
     """Critical tokens of the claim that the evidence lacks (names matched by country/demonym too)."""
     evidence_tokens = critical_tokens(evidence) | {w.lower() for w in words(evidence)}

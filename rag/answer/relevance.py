@@ -44,7 +44,7 @@ def score_sentences(question: str, evidence: EvidenceIndex) -> list[ScoredSenten
     question_vec = evidence.encode([question])[0]
     similarities = evidence.vectors @ question_vec
     question_stems = lexical.content_stems(question)
-    question_names = {n for n in lexical.critical_tokens(question) if n[0] not in "#@"}
+    question_names = lexical.critical_names(question)
     context: dict[str, frozenset[str]] = {}
     scored = []
     for sentence, similarity in zip(evidence.sentences, similarities):
@@ -61,13 +61,18 @@ def _is_question(text: str) -> bool:
     return text.rstrip(" \"'”’)").endswith("?")
 
 
+def _titled(passage) -> str:
+    """A passage's text with its release title: where a name in the title counts as mentioned."""
+    return f"{passage.chunk.title}. {passage.chunk.text}"
+
+
 def _names_in_context(names: set[str], passage) -> frozenset[str]:
     """Stems of the question's names that the passage (or its title) mentions anywhere.
 
     They count as present in every sentence of that passage: "The sides discussed trade" answers
     "What did Kazakhstan and Albania discuss?" in a release about the two, though it names neither.
     """
-    text = f"{passage.chunk.title}. {passage.chunk.text}"
+    text = _titled(passage)
     present = {n for n in names if lexical.mentions(n, text)}
     return frozenset(lexical.stem(n) for n in present)
 
@@ -87,8 +92,7 @@ def of_expected_type(question: str, scored: list[ScoredSentence]) -> list[Scored
     missing = {}
     for s in scored:
         if s.sentence.key not in missing:
-            chunk = s.sentence.passage.chunk
-            missing[s.sentence.key] = expected.names_missing(f"{chunk.title}. {chunk.text}")
+            missing[s.sentence.key] = expected.names_missing(_titled(s.sentence.passage))
     unnamed = frozenset.intersection(*missing.values()) if missing else frozenset()  # no passage names these
     return [s for s in scored if not (missing[s.sentence.key] - unnamed) and expected.accepts(s.sentence.text)]
 
