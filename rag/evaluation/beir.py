@@ -232,18 +232,19 @@ def fuse_all(dense: Ranked, lexical: Ranked, params: FusionParams, query_ids) ->
 
 def best_unit_per_document(ranked: Ranked) -> Ranked:
     """Chunk ranking -> document ranking scored by each document's best chunk (max pooling)."""
-    out: Ranked = {}
-    for qid, hits in ranked.items():
-        seen: dict[str, float] = {}
-        for uid, score in hits:  # best first, so the first chunk of a document is its best
-            seen.setdefault(uid.split("#", 1)[0], score)
-        out[qid] = list(seen.items())
-    return out
+    return {qid: _best_per_document(hits) for qid, hits in ranked.items()}
 
 
 def to_documents(hits: list[tuple[str, float]]) -> list[str]:
     """Unit ranking -> document ranking: a document ranks where its best unit ranks."""
-    return list(dict.fromkeys(uid.split("#", 1)[0] for uid, _ in hits))
+    return [doc for doc, _ in _best_per_document(hits)]
+
+
+def _best_per_document(hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    best: dict[str, float] = {}
+    for uid, score in hits:  # best first, so the first unit of a document is its best
+        best.setdefault(uid.split("#", 1)[0], score)
+    return list(best.items())
 
 
 def evaluate(ranked: Ranked, qrels: dict, query_ids) -> dict[str, float]:

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rag.ingest.pipeline import IngestReport, ProgressFn, expand_paths
-from rag.ingest.readers import file_suffix
+from rag.ingest.readers import ARCHIVE_SUFFIXES, file_suffix
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,6 @@ RUNNING_PHASES = ("starting", "reading", "embedding")
 # questions about them work right away; only when they are few (it is a head start, not a sort).
 FIRST_PASS_MAX_FILES = 100
 PAUSE_POLL_S = 0.5  # while paused for questions, how often a cancel is noticed
-ARCHIVE_SUFFIXES = frozenset({".json", ".jsonl", ".jsonl.gz"})  # many releases per file
 
 
 class IngestCancelled(Exception):

@@ -40,8 +40,13 @@ from rag.types import Document
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl", ".jsonl.gz"}
 )
+# Many releases per file (the rest hold one release each).
+ARCHIVE_SUFFIXES: frozenset[str] = frozenset({".json", ".jsonl", ".jsonl.gz"})
 
-__all__ = ["DEFAULT_FIELD_ALIASES", "SUPPORTED_SUFFIXES", "FieldMap", "ReadError", "ReadResult", "file_suffix", "read_file"]
+__all__ = [
+    "ARCHIVE_SUFFIXES", "DEFAULT_FIELD_ALIASES", "SUPPORTED_SUFFIXES", "FieldMap", "ReadError", "ReadResult",
+    "file_suffix", "read_file",
+]
 
 
 @dataclass(frozen=True)
