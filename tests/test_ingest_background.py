@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import threading
 from pathlib import Path
 
@@ -16,9 +14,8 @@ from rag.ingest.background import BackgroundIngest, IngestProgress, first_pass, 
 from rag.ingest.pipeline import FileResult, IngestReport, IngestService
 from rag.store import ChunkStore
 
-REPO = Path(__file__).resolve().parent.parent
-KAZAKH = REPO / "corpus" / "2025-03-21-kazakhstan-albania-political-consultations.txt"
-ARCHIVE = REPO / "corpus" / "state_dept_press_releases_2021-2022.jsonl"
+from demo_subset import KAZAKH, kazakh_and_archive
+
 
 
 class Clock:
@@ -130,16 +127,7 @@ def test_merged_report_keeps_what_the_first_pass_did():
 def corpus(tmp_path):
     """The Kazakh release beside an archive of 8 State Department releases of 3-6 passages."""
     folder = tmp_path / "corpus"
-    folder.mkdir()
-    shutil.copy(KAZAKH, folder)
-    records = []
-    with ARCHIVE.open(encoding="utf-8") as lines:
-        for line in lines:
-            if 2000 < len(json.loads(line)["text"]) < 5000:
-                records.append(line)
-            if len(records) == 8:
-                break
-    (folder / "state.jsonl").write_text("".join(records), encoding="utf-8")
+    kazakh_and_archive(folder, 8, 2000, 5000, "state.jsonl")
     return folder
 
 

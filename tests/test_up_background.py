@@ -18,13 +18,11 @@ from pathlib import Path
 import pytest
 
 from conftest_ui import artifact_path, clean_env, rag_command
+from demo_subset import kazakh_and_archive
 from servers import free_port, running_server
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parent.parent
-KAZAKH = REPO / "corpus" / "2025-03-21-kazakhstan-albania-political-consultations.txt"
-ARCHIVE = REPO / "corpus" / "state_dept_press_releases_2021-2022.jsonl"
 N_RELEASES = 60  # ~450 passages: long enough to outlast the UI's start on 2 cores, short enough for CI
 TARGET_TITLE = "Finalists Announced for 2021 P3 Impact Award"
 START_TIMEOUT_S = 120
@@ -33,17 +31,7 @@ INGEST_TIMEOUT_S = 300
 
 def build_corpus(folder: Path) -> dict[str, str]:
     """The Kazakh release and N mid-length State Department releases; returns their url -> title."""
-    folder.mkdir(parents=True)
-    shutil.copy(KAZAKH, folder)
-    picked = []
-    with ARCHIVE.open(encoding="utf-8") as lines:
-        for line in lines:
-            if 3000 < len(json.loads(line)["text"]) < 8000:
-                picked.append(line)
-            if len(picked) == N_RELEASES:
-                break
-    (folder / "state-dept.jsonl").write_text("".join(picked), encoding="utf-8")
-    records = [json.loads(line) for line in picked]
+    records = kazakh_and_archive(folder, N_RELEASES, 3000, 8000, "state-dept.jsonl")
     copied = {r["url"]: " ".join(r["title"].split()) for r in records}  # titles hold no-break spaces
     assert TARGET_TITLE in copied.values()
     return copied
