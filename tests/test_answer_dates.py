@@ -25,6 +25,11 @@ TODAY = date(2022, 8, 3)  # the newest release of the demo archive
         ("Anything this year on trade?", (date(2022, 1, 1), date(2022, 12, 31))),
         ("What was announced last month?", (date(2022, 7, 1), date(2022, 7, 31))),
         ("News from the past two weeks", (date(2022, 7, 20), date(2022, 8, 3))),
+        # several periods joined by "and"/"or"/commas: one filter spanning all of them
+        ("What did Blinken discuss with Tileuberdi in 2021 and in 2022?", (date(2021, 1, 1), date(2022, 12, 31))),
+        ("Statements in May 2021, July 2021 or March 2022", (date(2021, 5, 1), date(2022, 3, 31))),
+        # a second period that is not part of the list leaves the first alone
+        ("What did Rama say in 2023 about the trade of 2024?", (date(2023, 1, 1), date(2023, 12, 31))),
     ],
 )
 def test_date_phrases_become_filters(question, expected):
@@ -54,6 +59,11 @@ def test_explicit_filters_win_field_by_field():
 def test_the_date_phrase_is_taken_out_of_the_retrieval_query():
     intent = parse_date_intent("What did Blinken say about Ukraine in March 2022?", today=TODAY)
     assert intent.strip_from("What did Blinken say about Ukraine in March 2022?") == "What did Blinken say about Ukraine?"
+
+
+def test_a_list_of_periods_is_taken_out_of_the_retrieval_query_whole():
+    question = "What did Blinken discuss with Tileuberdi in 2021 and in 2022?"
+    assert parse_date_intent(question, today=TODAY).strip_from(question) == "What did Blinken discuss with Tileuberdi?"
 
 
 def test_an_impossible_date_gives_no_filter_rather_than_an_error():

@@ -34,6 +34,7 @@ _A, _B = _POINT.format(p="a"), _POINT.format(p="b")
 _RANGE_RE = re.compile(rf"\b(?:between|from)\s+{_A}\s+(?:and|to|until|till|-)\s+{_B}\b", re.IGNORECASE)
 _SINCE_RE = re.compile(rf"\b(?P<op>since|after|from|before|until|till|by|prior to)\s+{_A}\b", re.IGNORECASE)
 _IN_RE = re.compile(rf"\b(?:in|on|during|of|for)?\s*{_A}\b", re.IGNORECASE)
+_CONNECTOR_RE = re.compile(r"\s*(?:,\s*)?(?:and|or|&)?\s*", re.IGNORECASE)
 _RECENT_RE = re.compile(r"\b(?:latest|most recent(?:ly)?|newest|recent(?:ly)?|last time|current(?:ly)?)\b", re.I)
 _RELATIVE_RE = re.compile(
     r"\b(?P<which>last|this|past|previous|current)\s+(?:(?P<n>\d+|two|three|four|six|twelve)\s+)?"
@@ -124,7 +125,12 @@ def _parse(question: str, today: date) -> DateIntent:
         return _relative(m, today)
     if m := _IN_RE.search(question):
         first, last = _point(m, "a")
-        return DateIntent(first, last, phrase=m.group().strip())
+        end = m.end()
+        # "in 2021 and in 2022", "in March or April 2022": one filter spanning the periods listed
+        while (more := _IN_RE.search(question, end)) and _CONNECTOR_RE.fullmatch(question[end : more.start()]):
+            first, last = min(first, _point(more, "a")[0]), max(last, _point(more, "a")[1])
+            end = more.end()
+        return DateIntent(first, last, phrase=question[m.start() : end].strip())
     if m := _RECENT_RE.search(question):
         return DateIntent(prefer_recent=True, phrase=m.group())
     return DateIntent()

@@ -18,6 +18,7 @@ from typing import Protocol
 from rag.answer import lexical, prompts
 from rag.answer.evidence import EvidenceIndex, SourceSentence
 from rag.answer.premise import PremiseFinding
+from rag.answer.scope import asks_for_several
 from rag.answer.relevance import of_expected_type, pick_answer_sentences, score_sentences
 from rag.settings import GeneratorSettings
 
@@ -67,7 +68,8 @@ class ExtractiveGenerator:
             return others + own
         # A question asking for a figure quotes only sentences that give one.
         scored = of_expected_type(request.question, scored)
-        return pick_answer_sentences(scored, request.evidence, prefer_recent=request.prefer_recent)
+        return pick_answer_sentences(scored, request.evidence, prefer_recent=request.prefer_recent,
+                                     spread=asks_for_several(request.question))
 
 
 def _as_sentence(text: str) -> str:

@@ -27,6 +27,8 @@ RELATIVE_MARGIN = 0.75
 # Two sentences this similar say the same thing: keep only the first.
 DUPLICATE_SIMILARITY = 0.9
 MAX_ANSWER_SENTENCES = 3
+# A question that wants what several releases say (rag.answer.scope) may quote one more sentence.
+MAX_SPREAD_SENTENCES = 4
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,12 @@ def answers_question(scored: list[ScoredSentence]) -> bool:
 
 
 def pick_answer_sentences(
-    scored: list[ScoredSentence], evidence: EvidenceIndex, limit: int = MAX_ANSWER_SENTENCES, prefer_recent: bool = False
+    scored: list[ScoredSentence], evidence: EvidenceIndex, limit: int | None = None, prefer_recent: bool = False,
+    spread: bool = False,
 ) -> list[SourceSentence]:
-    """The few best sentences, without near-duplicates; with `prefer_recent`, from the newest release first."""
+    """The few best sentences, without near-duplicates; with `prefer_recent`, from the newest release
+    first; with `spread`, the best sentence of each release first, then the rest by score."""
+    limit = limit or (MAX_SPREAD_SENTENCES if spread else MAX_ANSWER_SENTENCES)
     # A question in a transcript ("Why is Greenland so important?") is never an answer.
     relevant = [s for s in scored if s.score >= RELEVANCE_THRESHOLD and not _is_question(s.sentence.text)]
     if not prefer_recent:  # "latest" wants the newest relevant sentence even if an older one matches better
@@ -114,6 +119,11 @@ def pick_answer_sentences(
                      default=None)
         if newest is not None:
             relevant.sort(key=lambda s: s.sentence.passage.chunk.published != newest)  # stable: keeps score order
+    if spread:
+        seen: set[str] = set()
+        firsts = [s for s in relevant if not (s.sentence.passage.chunk.doc_id in seen
+                                              or seen.add(s.sentence.passage.chunk.doc_id))]
+        relevant = firsts + [s for s in relevant if s not in firsts]
     chosen: list[SourceSentence] = []
     for candidate in relevant:
         vector = evidence.vectors[candidate.sentence.index]
