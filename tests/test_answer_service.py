@@ -334,3 +334,19 @@ def test_a_quantity_question_is_refused_unless_a_source_gives_the_figure(release
     assert answer.citations and all("$12.5 million" in c.quote for c in answer.citations)
     # questions that ask for no figure are answered from the same sources as before
     assert not service.ask("What did Kazakhstan and Albania discuss about trade?").refused
+
+
+def test_a_who_holds_the_office_question_is_refused_unless_a_source_names_the_holder(release, embedder):
+    _, chunks = release
+    question = "Who is Albania's ambassador to Kazakhstan?"
+    # The release is all about Kazakhstan-Albania relations and embassies, and names no ambassador.
+    answer = AnswerService(StaticRetriever(chunks), embedder, Settings(), today=date(2025, 3, 21)).ask(question)
+    assert answer.refused and not answer.citations
+
+    text = "Albania's Ambassador to Kazakhstan, Arben Cici, presented his credentials in Astana."
+    credentials = paragraph_chunks("credentials", text, title="Albanian ambassador presents credentials",
+                                   published=date(2025, 2, 1))
+    answer = AnswerService(StaticRetriever(chunks + credentials), embedder, Settings(),
+                           today=date(2025, 3, 21)).ask(question)
+    assert not answer.refused and "Arben Cici" in answer.text
+    assert {c.doc_id for c in answer.citations} == {"credentials"}

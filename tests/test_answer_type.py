@@ -44,12 +44,13 @@ def test_questions_asking_for_a_quantity(question, kind):
         "What did the Secretary say about the value of the partnership?",  # "value" not what is asked
         "How did the United States change visitor visas for Albanians in 2022?",
         "How much progress has Kosovo made on the rule of law?",
-        "Who is Albania's ambassador to Kazakhstan?",
+        "Who headed the Kazakh delegation?",  # a person, but no office asked about
+        "Who was announced as U.S. Special Representative to the Biological Weapons Convention?",
         "Which NATO anniversary did Montenegro celebrate in 2022?",
         "What did the sides discuss about trade and investment?",
     ],
 )
-def test_questions_asking_for_no_quantity(question):
+def test_questions_asking_for_no_particular_kind(question):
     assert expected_kind(question) is None
     assert expected_answer(question) is None
 
@@ -88,6 +89,30 @@ def test_quantities_in_a_sentence(sentence, found):
 )
 def test_no_quantity_in_years_dates_names_and_referring_numerals(sentence):
     assert quantities(sentence) == []
+
+
+@pytest.mark.parametrize(
+    "question, office",
+    [
+        ("Who is Albania's ambassador to Kazakhstan?", "ambassador"),
+        ("Who is the U.S. ambassador to Turkmenistan?", "ambassador"),
+        ("Who is the foreign minister of Uzbekistan?", "minister"),
+        ("Who was the head of the Albanian delegation?", "head"),
+        ("who are the special envoys for the Western Balkans", "envoy"),
+    ],
+)
+def test_questions_asking_who_holds_an_office(question, office):
+    expected = expected_answer(question)
+    assert expected.kind == "holder" and expected.office == office
+
+
+def test_an_office_question_is_answered_only_by_a_sentence_naming_office_and_holder():
+    ambassador = expected_answer("Who is the U.S. ambassador to Turkmenistan?")
+    assert ambassador.accepts("Ambassador Matthew Klimow met the Foreign Minister of Turkmenistan.")
+    assert ambassador.accepts("The delegation included the U.S. Ambassador, Matthew Klimow.")
+    assert not ambassador.accepts("The United States and Turkmenistan discussed trade.")  # no office
+    assert not ambassador.accepts("He met the U.S. Ambassador to Turkmenistan.")  # no one named
+    assert not ambassador.accepts("The ambassador met officials in March.")
 
 
 def test_numbers_in_the_question_answer_nothing():

@@ -10,6 +10,10 @@ Classic QA checks the expected answer type, and so does this module, for quantit
 - `count`: "how many", "what is the number of" — the same, and ordinals count too
   ("the 30th anniversary" answers "how many years", "the third visit" "how many times").
 
+- `holder`: "Who is/was [the] [X's] <office> [of/to ...]?" ("Who is Albania's ambassador to Kazakhstan?"):
+  a sentence qualifies when it names the office and someone who is not in the question
+  ("Ambassador Zalmay Khalilzad"); a sentence on the two countries' relations does not.
+
 Never a quantity: years (2024, the 1990s), dates (June 12, 12/06/2021), times of day, numbers
 inside names and identifiers (COVID-19, 5G, C5+1, Executive Order 14033, Section 7031(c)),
 referring numerals ("the two countries"), and numbers the question already contains.
@@ -26,7 +30,7 @@ from typing import Literal
 
 from rag.answer import lexical
 
-AnswerKind = Literal["quantity", "count"]
+AnswerKind = Literal["quantity", "count", "holder"]
 
 # ---- what the question asks for ----
 
@@ -62,10 +66,22 @@ _DATE_QUESTION_RE = re.compile(
 )
 
 
+# Offices a "who is the ...?" question asks the holder of.
+OFFICE_NOUNS = frozenset(
+    """ambassador ambassadors minister ministers president presidents premier secretary secretaries spokesperson
+    spokesman spokeswoman envoy envoys representative representatives head heads chair chairman chairwoman
+    chairperson director governor mayor leader leaders commander coordinator chief consul chargé deputy
+    undersecretary counterpart counterparts""".split()
+)
+_WHO_IS_RE = re.compile(r"^\s*who\s+(?:is|was|are|were|has\s+been|had\s+been)\s+(?P<np>[^?,;:]*)", re.IGNORECASE)
+
+
 def expected_kind(question: str) -> AnswerKind | None:
-    """"count", "quantity", or None for a question that asks for no number."""
+    """"count", "quantity", "holder", or None for a question that expects no particular kind."""
     if _DATE_QUESTION_RE.match(question):
         return None
+    if _office(question):
+        return "holder"
     if _HOW_MANY_RE.search(question):
         return "count"
     much = _HOW_MUCH_RE.search(question)
@@ -81,6 +97,20 @@ def expected_kind(question: str) -> AnswerKind | None:
         if head in QUANTITY_NOUNS:
             return "quantity"
     return None
+
+
+def _office(question: str) -> str:
+    """The office a "who is the ...?" question asks about, lower-case, or "" ("Who is X's ambassador" -> "ambassador")."""
+    match = _WHO_IS_RE.match(question)
+    if not match:
+        return ""
+    for word in re.findall(r"[A-Za-z][\w.’'\-]*", match.group("np")):
+        low = re.sub(r"['’]s$", "", word.lower())
+        if low in OFFICE_NOUNS:
+            return low.rstrip("s") if low.endswith("s") and low[:-1] in OFFICE_NOUNS else low
+        if low in _NP_END:
+            return ""
+    return ""
 
 
 def _head_noun(phrase: str) -> str:
@@ -247,14 +277,30 @@ class ExpectedAnswer:
     given: frozenset[str]  # normalised values of the question's own numbers: they answer nothing
     durations: bool = False  # the question is about a span of time ("how many years"): "30 years" answers it
     names: frozenset[str] = frozenset()  # the question's names (lexical.critical_tokens), lower-case
+    office: str = ""  # for "holder": the office asked about, lower-case singular ("ambassador")
+    question_words: frozenset[str] = frozenset()  # for "holder": the question's words, lower-case
 
     def accepts(self, sentence: str) -> bool:
-        """Whether the sentence gives a quantity of the expected kind that the question does not."""
+        """Whether the sentence gives an answer of the expected kind that the question does not."""
+        if self.kind == "holder":
+            return self._names_a_holder(sentence)
         return any(
             q.value not in self.given
             and (self.kind == "count" or not q.ordinal)
             and (self.durations or not q.duration)
             for q in quantities(sentence)
+        )
+
+    def _names_a_holder(self, sentence: str) -> bool:
+        """The office is named, and so is a person or body the question does not name."""
+        words = re.findall(r"[A-Za-z][\w’'\-]*", sentence)
+        lows = [re.sub(r"['’]s$", "", w.lower()) for w in words]
+        if not any(low == self.office or low == self.office + "s" for low in lows):
+            return False
+        return any(
+            word[0].isupper() and low not in self.question_words and low not in OFFICE_NOUNS
+            and low not in lexical.STOPWORDS and low not in _MONTH_WORDS
+            for word, low in zip(words[1:], lows[1:])  # a sentence's first word is capitalised anyway
         )
 
     def names_missing(self, text: str) -> frozenset[str]:
@@ -273,6 +319,9 @@ def expected_answer(question: str) -> ExpectedAnswer | None:
     words = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
     durations = bool(words & _TIME_QUESTION_WORDS) or bool(_HOW_LONG_RE.search(question))
     names = frozenset(lexical.critical_names(question))
+    if kind == "holder":
+        return ExpectedAnswer(kind, frozenset(), False, names, _office(question),
+                              frozenset(re.sub(r"['’]s$", "", w.lower()) for w in re.findall(r"[A-Za-z][\w’'\-]*", question)))
     return ExpectedAnswer(kind, frozenset(given), durations, names)
 
 
