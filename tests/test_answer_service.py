@@ -274,6 +274,21 @@ def test_a_why_question_about_an_unreported_action_says_so_and_gives_the_facts(s
     assert answer.citations
 
 
+def test_close_as_an_adjective_does_not_report_a_closing(release, embedder):
+    _, chunks = release
+    contact = paragraph_chunks("call", "Kazakhstan and Albania pledged to remain in close contact on consular issues.",
+                               title="Kazakhstan-Albania call", published=date(2025, 1, 10))
+    service = AnswerService(StaticRetriever(chunks + contact), embedder, Settings(), today=date(2025, 3, 21))
+    answer = service.ask("Why did Kazakhstan close its embassy in Tirana?")
+    assert answer.false_premise
+    assert answer.text.startswith("The releases don't report that Kazakhstan closed its embassy in Tirana.")
+    # the action's noun does report it: "the closure of" answers the why-question normally
+    closure = paragraph_chunks("closure", "Kazakhstan announced the closure of its embassy in Tirana for budget reasons.",
+                               title="Embassy closure", published=date(2025, 1, 10))
+    service = AnswerService(StaticRetriever(closure + chunks), embedder, Settings(), today=date(2025, 3, 21))
+    assert not service.ask("Why did Kazakhstan close its embassy in Tirana?").false_premise
+
+
 def test_a_why_question_about_a_reported_action_is_answered_normally(service):
     answer = service.ask("Why did the Kazakh side propose an Intergovernmental Commission?")
     assert not answer.false_premise

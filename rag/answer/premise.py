@@ -36,6 +36,8 @@ ACTION_NOUNS = {
     "promise": "promise", "commit": "commitment", "initiate": "initiative", "demand": "demand",
     "recommend": "recommendation", "approve": "approval", "reject": "rejection", "condemn": "condemnation",
     "host": "hosting", "donate": "donation", "fund": "funding", "provide": "provision",
+    "close": "closure", "open": "opening", "suspend": "suspension", "withdraw": "withdrawal", "expel": "expulsion",
+    "accept": "acceptance", "cancel": "cancellation", "recognize": "recognition", "recognise": "recognition",
 }
 
 # Titles that introduce a person who speaks for an actor: "Albanian Deputy Minister ... Endrit Yzeiraj".
@@ -217,6 +219,14 @@ def uses_as_verb(sentence: str, verb: str) -> bool:
     return False
 
 
+def _reports_action(sentence: SourceSentence, action: AgentAction) -> bool:
+    """The sentence tells of the action: its verb used as a verb ("closed", "will close") or its noun
+    ("the closure"); "remain in close contact" does not tell of closing anything."""
+    if action.noun and lexical.stem(action.noun) in sentence.stems:
+        return True
+    return lexical.stem(action.verb) in sentence.stems and uses_as_verb(sentence.text, action.verb)
+
+
 def _mentions_agent(sentence: SourceSentence, aliases: set[str]) -> bool:
     chunk = sentence.passage.chunk
     return any(_is_alias(name, aliases) for name in re.findall(_CAP, f"{chunk.title} {chunk.text}"))
@@ -241,7 +251,7 @@ def check_premise(question: str, sentences: list[SourceSentence]) -> PremiseFind
     if action is None:
         return None
     verb_stem = lexical.stem(action.verb)
-    if action.why and sentences and not any(verb_stem in s.stems for s in sentences):
+    if action.why and sentences and not any(_reports_action(s, action) for s in sentences):
         return PremiseFinding(action, (), (), kind="unreported")
     aliases = agent_aliases(action.agent, [s.text for s in sentences])
     # Only releases about the asked agent can contradict the premise: "Russia proposed X" in an
