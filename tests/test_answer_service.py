@@ -365,3 +365,24 @@ def test_a_who_holds_the_office_question_is_refused_unless_a_source_names_the_ho
                            today=date(2025, 3, 21)).ask(question)
     assert not answer.refused and "Arben Cici" in answer.text
     assert {c.doc_id for c in answer.citations} == {"credentials"}
+
+
+def test_asked_for_the_latest_release_the_answer_names_it_and_quotes_it(release, embedder):
+    _, chunks = release
+    # A transcript: its sentences on Kosovo are questions or small talk, far from the question's words.
+    transcript = paragraph_chunks(
+        "kosovo-remarks", "QUESTION: Mr. Prime Minister, what about Kosovo?\n"
+        "PRIME MINISTER KURTI: Kosovo is a steadfast partner of the United States.",
+        per_chunk=1, title="Secretary Blinken and Kosovo Prime Minister Kurti Before Their Meeting",
+        published=date(2022, 7, 26))
+    older = paragraph_chunks("kosovo-statement", "The United States welcomes the agreement between Kosovo and Serbia.",
+                             title="On the Kosovo-Serbia agreement", published=date(2021, 5, 3))
+    service = AnswerService(StaticRetriever(older + transcript + chunks), embedder, Settings(), today=date(2025, 3, 21))
+
+    answer = service.ask("What is the latest release about Kosovo?")
+
+    assert not answer.refused
+    assert answer.text.startswith("The most recent release on this is “Secretary Blinken and Kosovo Prime Minister "
+                                  "Kurti Before Their Meeting”, published on 26 July 2022 [1].")
+    assert {c.doc_id for c in answer.citations} == {"kosovo-remarks"}
+    assert "steadfast partner" in answer.text and "what about Kosovo?" not in answer.text

@@ -194,3 +194,20 @@ def test_a_failing_question_is_recorded_not_fatal(tmp_path, settings):
     report = run_eval(suite, configs=["dense"], settings=settings, out_dir=tmp_path, name="x",
                       services_for=lambda s: FakeServices(s, FakeRetriever(), Broken(), FakeStore()))
     assert "RuntimeError: generator down" in report.read_text()
+
+
+def test_a_statement_about_a_release_is_supported_by_its_title_and_date():
+    from rag.evaluation.runner import score_answer
+    from rag.evaluation.suite import SuiteQuestion
+
+    question = SuiteQuestion("d1", "date", "What is the latest release about Kazakhstan and Albania?", "")
+    named = Chunk("n#0", "n", 0, TEXT_A, 0, len(TEXT_A), title="Kazakhstan Albania political consultations",
+                  published=date(2025, 3, 21), url=URL_A, path="/corpus/archive.jsonl")
+    statement = AnswerSentence("The most recent release on this is “Kazakhstan Albania political consultations”, "
+                               "published on 21 March 2025.", ("1",))
+    answer = Answer("What is the latest release about Kazakhstan and Albania?", statement.text, (statement,),
+                    (citation("1", named),))
+    assert score_answer(question, answer)["citation_precision"] == 1.0
+    # the same statement citing a release with another title and date is unsupported
+    answer = Answer(answer.question, statement.text, (statement,), (citation("1", CHUNK_B),))
+    assert score_answer(question, answer)["citation_precision"] == 0.0

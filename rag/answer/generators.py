@@ -19,7 +19,7 @@ from rag.answer import lexical, prompts
 from rag.answer.evidence import EvidenceIndex, SourceSentence
 from rag.answer.premise import PremiseFinding
 from rag.answer.scope import asks_for_several
-from rag.answer.relevance import of_expected_type, pick_answer_sentences, score_sentences
+from rag.answer.relevance import of_expected_type, pick_answer_sentences, pick_release_sentences, score_sentences
 from rag.settings import GeneratorSettings
 
 BACKENDS = ("extractive", "local", "openai")
@@ -37,6 +37,8 @@ class GenerationRequest:
     # Critical tokens ("@september", "#2023") every quoted sentence must contain: set when the
     # question's period is when an event happened rather than when a release was published.
     must_mention: frozenset[str] = frozenset()
+    # Set when the question asks for a release ("the latest release about Kosovo"): quote its lead.
+    release_id: str | None = None
 
 
 class Generator(Protocol):
@@ -59,6 +61,9 @@ class ExtractiveGenerator:
 
     def choose(self, request: GenerationRequest) -> list[SourceSentence]:
         scored = score_sentences(request.question, request.evidence)
+        if request.release_id is not None:  # the release is the answer: its best sentences say what it is about
+            own = [s for s in scored if s.sentence.passage.chunk.doc_id == request.release_id]
+            return pick_release_sentences(own, request.evidence)
         if request.must_mention:
             scored = [s for s in scored if request.must_mention <= lexical.critical_tokens(". " + s.sentence.text)]
         if request.premise is not None and request.premise.others:

@@ -55,6 +55,8 @@ UNVERIFIED_TEXT = (
     "The releases may not answer this: none of the generated sentences could be verified against the sources."
 )
 RELEASE_DATE_TEXT = "The release was published on {date}."
+# "What is the latest release about Kosovo?": the release itself, from its metadata.
+LATEST_RELEASE_TEXT = "The most recent release on this is “{title}”, published on {date}."
 
 # Model replies that mean "the sources don't answer" rather than an answer.
 MODEL_REFUSAL_PATTERNS = (

@@ -105,14 +105,14 @@ def answers_question(scored: list[ScoredSentence]) -> bool:
 
 def pick_answer_sentences(
     scored: list[ScoredSentence], evidence: EvidenceIndex, limit: int | None = None, prefer_recent: bool = False,
-    spread: bool = False,
+    spread: bool = False, threshold: float = RELEVANCE_THRESHOLD,
 ) -> list[SourceSentence]:
     """The few best sentences, without near-duplicates; with `prefer_recent`, from the newest release
     first; with `spread`, the best sentence of each release first, then the rest by score."""
     limit = limit or (MAX_SPREAD_SENTENCES if spread else MAX_ANSWER_SENTENCES)
     # A question in a transcript ("Why is Greenland so important?") is never an answer.
-    relevant = [s for s in scored if s.score >= RELEVANCE_THRESHOLD and not _is_question(s.sentence.text)]
-    if not prefer_recent:  # "latest" wants the newest relevant sentence even if an older one matches better
+    relevant = [s for s in scored if s.score >= threshold and not _is_question(s.sentence.text)]
+    if not prefer_recent and scored:  # "latest" wants the newest relevant sentence even if an older one matches better
         relevant = [s for s in relevant if s.score >= RELATIVE_MARGIN * scored[0].score]
     if prefer_recent and relevant:
         newest = max((s.sentence.passage.chunk.published for s in relevant if s.sentence.passage.chunk.published),
@@ -133,3 +133,10 @@ def pick_answer_sentences(
         if len(chosen) >= limit:
             break
     return chosen
+
+
+def pick_release_sentences(scored: list[ScoredSentence], evidence: EvidenceIndex, limit: int = 2) -> list[SourceSentence]:
+    """The best sentences of one release, whatever their score: the question asked for the release
+    ("What is the latest release about Kosovo?"), so what it says is the answer."""
+    statements = [s for s in scored if not _is_question(s.sentence.text)]
+    return pick_answer_sentences(statements, evidence, limit=limit, threshold=0.0)

@@ -28,6 +28,12 @@ from rag.types import Answer, AnswerSentence, Filters, Passage
 # passages that score at least RECENT_MIN_SCORE_SHARE of the best one.
 RECENT_CANDIDATE_FACTOR = 3
 RECENT_MIN_SCORE_SHARE = 0.5
+# "What is the latest release about Kosovo?", "the most recent statement on ...": the answer is a release.
+_RELEASE_ASK_RE = re.compile(
+    r"\b(?:latest|most\s+recent|newest|last)\s+(?:press\s+)?(?:release|statement|announcement|readout|"
+    r"news|publication|document)s?\b",
+    re.IGNORECASE,
+)
 _WHEN_RE = re.compile(r"^\s*(?:when|what date|on what date|which date|what day)\b", re.IGNORECASE)
 
 
@@ -124,8 +130,9 @@ class AnswerService:
         premise = check_premise(standalone, evidence.sentences)
         if premise is not None and premise.kind == "unreported" and not answers_question(scored):
             premise = None  # off-topic sources: a plain "the releases don't say"
+        release = _asked_release(standalone, passages) if intent.prefer_recent and premise is None else None
         lap("check")
-        if not answers_question(scored) and premise is None:
+        if not answers_question(scored) and premise is None and release is None:
             text = prompts.REFUSAL_TEXT.format(question=standalone)
             yield self._final(Answer(text=text, refused=True, passages=tuple(passages), **base,
                                      sentences=(AnswerSentence(text, supported=True, support=1.0),)), timings, started)
@@ -133,7 +140,8 @@ class AnswerService:
 
         if backend != "extractive":
             yield AnswerEvent("status", "Writing the answer…")
-        request = GenerationRequest(standalone, evidence, premise, intent.prefer_recent, must_mention)
+        request = GenerationRequest(standalone, evidence, premise, intent.prefer_recent, must_mention,
+                                    release_id=release.doc_id if release and backend == "extractive" else None)
         pieces = []
         for piece in writer.stream(request):
             pieces.append(piece)
@@ -162,6 +170,8 @@ class AnswerService:
             sentences = (AnswerSentence(text, supported=True, support=1.0),) + sentences
         elif supported and _WHEN_RE.match(standalone):
             text, sentences = _add_release_date(text, sentences, citations)
+        if supported and release is not None:
+            text, sentences = _name_the_release(text, sentences, citations, release.doc_id)
         lap("check")
         answer = Answer(text=text, sentences=sentences, citations=citations, passages=tuple(passages),
                         refused=refused, false_premise=premise is not None, **base)
@@ -241,6 +251,29 @@ def _describe(filters: Filters) -> str:
     if filters.sources:
         parts.append("in " + ", ".join(filters.sources))
     return (" " + " ".join(parts)) if parts else ""
+
+
+def _asked_release(question: str, passages: list[Passage]):
+    """For "What is the latest release about X?", the newest retrieved release that names X (its
+    chunk), else None. `passages` come newest first when the question asks for the latest."""
+    if not _RELEASE_ASK_RE.search(question):
+        return None
+    names = lexical.critical_names(question)
+    for passage in sorted(passages, key=lambda p: p.chunk.published or date.min, reverse=True):
+        text = f"{passage.chunk.title}. {passage.chunk.text}"
+        if all(lexical.mentions(name, text) for name in names):
+            return passage.chunk
+    return None
+
+
+def _name_the_release(text, sentences, citations, doc_id: str):
+    """Put the asked-for release's title and date, from its metadata, before the quotes from it."""
+    cited = next((c for c in citations if c.doc_id == doc_id), None)
+    if cited is None or not cited.published:
+        return text, sentences
+    statement = prompts.LATEST_RELEASE_TEXT.format(title=cited.title, date=cited.published.strftime("%-d %B %Y"))
+    marked = statement[:-1] + f" [{cited.key}]."
+    return f"{marked} {text}", (AnswerSentence(statement, (cited.key,), True, 1.0),) + sentences
 
 
 def _add_release_date(text, sentences, citations):

@@ -116,6 +116,13 @@ def _holds(text: str, quote: str) -> bool:
     return half >= 40 and (quote[:half] in text or quote[half:] in text)
 
 
+def _cited_evidence(citation) -> str:
+    """What a citation shows the reader: the release's title and date, then the passage. The app's own
+    statements about a release ("The release was published on 21 March 2025") cite its metadata."""
+    published = citation.published.strftime("%-d %B %Y") if citation.published else ""
+    return "\n".join(part for part in (citation.title, published, citation.passage_text or citation.quote) if part)
+
+
 def score_answer(question: SuiteQuestion, answer) -> dict[str, float | None]:
     if answer.refused or answer.false_premise:
         # A correction of a false premise still has to state the facts that correct it.
@@ -123,7 +130,7 @@ def score_answer(question: SuiteQuestion, answer) -> dict[str, float | None]:
         return {"fact_recall": facts, "citation_precision": None, "citation_recall": None, "faithfulness": None}
     by_key = {c.key: c for c in answer.citations}
     sentences = [
-        M.CitedSentence(s.text, tuple((by_key[k].passage_text or by_key[k].quote) for k in s.citation_keys if k in by_key))
+        M.CitedSentence(s.text, tuple(_cited_evidence(by_key[k]) for k in s.citation_keys if k in by_key))
         for s in answer.sentences if s.text.strip()
     ]
     cited = [release_key(c.url, c.path) for c in answer.citations]
