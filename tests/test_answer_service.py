@@ -386,3 +386,16 @@ def test_asked_for_the_latest_release_the_answer_names_it_and_quotes_it(release,
                                   "Kurti Before Their Meeting”, published on 26 July 2022 [1].")
     assert {c.doc_id for c in answer.citations} == {"kosovo-remarks"}
     assert "steadfast partner" in answer.text and "what about Kosovo?" not in answer.text
+
+
+def test_a_visit_the_question_presumes_must_be_reported_for_that_person_and_period(service):
+    # The release reports President Begaj's visit in September 2023 and Prime Minister Rama's
+    # upcoming one "in May this year" (2025): not a visit by Rama in September 2023.
+    answer = service.ask("What did Prime Minister Edi Rama say during his visit to Kazakhstan in September 2023?")
+    assert answer.false_premise
+    assert answer.text.startswith("The releases don't report that Prime Minister Edi Rama visited Kazakhstan "
+                                  "in September 2023.")
+    assert "Bajram Begaj" in answer.text and answer.citations
+    assert not service.ask("What did President Bajram Begaj say during his visit to Kazakhstan in September 2023?"
+                           ).false_premise
+    assert not service.ask("What will Prime Minister Edi Rama discuss during his visit to Kazakhstan?").false_premise

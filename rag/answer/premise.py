@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answer import lexical
+from rag.answer.dates import annotate_relative_dates
 from rag.answer.evidence import SourceSentence
 
 _CAP = r"[A-Z][\w’'.\-]*"
@@ -244,7 +245,53 @@ def capitalise_known_names(question: str, texts: list[str]) -> str:
     return re.sub(r"\b[a-z][\w’'\-]+\b", lambda m: names.get(m.group(), m.group()), question)
 
 
+# "What did Edi Rama say during his visit to Kazakhstan in September 2023?" presumes the visit.
+_NAME_RUN = rf"{_CAP}(?:\s+(?:{_CAP}|of|and))*"
+_VISIT_QUESTION_RE = re.compile(
+    rf"^\s*(?i:what|how|why|whom|who|which\s+\w+)\s+(?i:did|does|do|will|would)\s+(?P<agent>(?:the\s+)?{_NAME_RUN})\s"
+    rf".*?(?:\b(?i:during|on|in\s+the\s+course\s+of)\s+(?i:his|her|their|its)\s+(?i:visit|trip|travel|stay)\s+to"
+    rf"|\b(?i:when|while)\s+(?i:he|she|they)\s+(?i:visited|travell?ed\s+to|was\s+in|were\s+in))"
+    rf"\s+(?P<place>{_NAME_RUN})(?P<period>\s+(?:in|on)\s+[^?]*)?",
+)
+# Words that tell of a visit: "visit", "trip", "travel", "arrive", "tour".
+_VISIT_STEMS = frozenset(lexical.stem(w) for w in "visit visited trip travel travels arrive arrived tour".split())
+
+
+def check_visit_premise(question: str, sentences: list[SourceSentence]) -> PremiseFinding | None:
+    """"... during his visit to X" or "when he visited X": unreported when no retrieved sentence tells of
+    a visit to X in a passage that names the visitor (another person's visit to X does not count)."""
+    match = _VISIT_QUESTION_RE.match(question)
+    if not match or not sentences:
+        return None
+    agent, place = match.group("agent").strip(), match.group("place").strip()
+    aliases = agent_aliases(agent, [s.text for s in sentences])
+    place_words = [w for w in lexical.words(place) if w.lower() not in lexical.STOPWORDS]
+    # "in September 2023": the visit reported must be that one ("#2023", "@september"), not Rama's
+    # upcoming visit "in May this year"
+    period = {t for t in lexical.critical_tokens(". " + (match.group("period") or "")) if t[0] in "#@"}
+    for sentence in sentences:
+        if not (_VISIT_STEMS & sentence.stems):
+            continue
+        chunk = sentence.passage.chunk
+        if not all(lexical.mentions(w, f"{chunk.title}. {sentence.text}") for w in place_words):
+            continue
+        if period:
+            dated = annotate_relative_dates(sentence.text, chunk.published) if chunk.published else sentence.text
+            if not period <= lexical.critical_tokens(". " + dated):
+                continue
+        names = re.findall(_CAP, f"{chunk.title} {sentence.text}")
+        if any(_is_alias(name, aliases) for name in names):
+            return None  # a visit by the asked person to the place is reported
+    rest = place + (" " + " ".join(match.group("period").split()) if match.group("period") else "")
+    article = "the " if agent.lower().startswith("the ") else ""
+    action = AgentAction(agent[len(article):], "visit", rest=rest, article=article)
+    return PremiseFinding(action, (), (), kind="unreported")
+
+
 def check_premise(question: str, sentences: list[SourceSentence]) -> PremiseFinding | None:
+    visit = check_visit_premise(question, sentences)
+    if visit is not None:
+        return visit
     action = parse_agent_action(question) or parse_agent_action(
         capitalise_known_names(question, [s.text for s in sentences])
     )
