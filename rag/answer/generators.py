@@ -37,7 +37,8 @@ class GenerationRequest:
     # Critical tokens ("@september", "#2023") every quoted sentence must contain: set when the
     # question's period is when an event happened rather than when a release was published.
     must_mention: frozenset[str] = frozenset()
-    # Set when the question asks for a release ("the latest release about Kosovo"): quote its lead.
+    # Set when the question asks for a release ("the latest release about Kosovo"): the extractive
+    # generator quotes that release's best sentences (a model sees it among the passages anyway).
     release_id: str | None = None
 
 

@@ -140,8 +140,9 @@ class AnswerService:
 
         if backend != "extractive":
             yield AnswerEvent("status", "Writing the answer…")
+        # release_id: models ignore it; the extractive writer (and a model's extractive fallback) quotes it
         request = GenerationRequest(standalone, evidence, premise, intent.prefer_recent, must_mention,
-                                    release_id=release.doc_id if release and backend == "extractive" else None)
+                                    release_id=release.doc_id if release else None)
         pieces = []
         for piece in writer.stream(request):
             pieces.append(piece)
