@@ -49,8 +49,8 @@ class ChunkSettings(_Section):
 class RetrievalSettings(_Section):
     top_k: int = Field(8, ge=1, description="passages handed to the generator")
     # Defaults chosen by the numbers (eval/README.md, bench/README.md). On the demo suite, min-max
-    # fusion of 100 candidates a side answers best (fact recall 0.777 and refusal recall 0.68 vs
-    # 0.763 / 0.59 for z-score with 1000 lexical hits; retrieval nDCG@10 equal, 0.900 vs 0.901) and
+    # fusion of 100 candidates a side answers best (fact recall 0.798 and refusal recall 0.91 vs
+    # 0.792 / 0.86 for z-score with 1000 lexical hits; retrieval nDCG@10 equal, 0.908 vs 0.909) and
     # keeps fused p95 under 30 ms at 100k chunks (27.6-28.9 ms; 1000 HNSW hits: 40 ms). SciFact's
     # train split prefers z-score over 1000 candidates by ~0.005 nDCG@10: available, not default.
     candidates: int = Field(100, ge=1, description="hits taken from each retriever before fusion")
