@@ -399,3 +399,23 @@ def test_a_visit_the_question_presumes_must_be_reported_for_that_person_and_peri
     assert not service.ask("What did President Bajram Begaj say during his visit to Kazakhstan in September 2023?"
                            ).false_premise
     assert not service.ask("What will Prime Minister Edi Rama discuss during his visit to Kazakhstan?").false_premise
+
+
+def test_an_unreported_visit_is_corrected_with_what_the_releases_say_about_the_place(embedder):
+    call = paragraph_chunks("poland-call", "Secretary Blinken spoke today with Polish Foreign Minister Rau.\n"
+                            "Secretary Blinken and Foreign Minister Rau discussed support for Ukraine.",
+                            per_chunk=1, title="Secretary Blinken's Call with Polish Foreign Minister Rau",
+                            published=date(2022, 3, 22))
+    consultations = paragraph_chunks(
+        "turkmenistan-abc", "A U.S. delegation led by Assistant Secretary Donald Lu hosted Foreign Minister Rashid "
+        "Meredov of Turkmenistan for the virtual Annual Bilateral Consultations.",
+        title="U.S.-Turkmenistan Annual Bilateral Consultations", published=date(2022, 3, 2))
+    service = AnswerService(StaticRetriever(call + consultations), embedder, Settings(), today=date(2022, 8, 3))
+
+    answer = service.ask("What did Secretary Blinken discuss with Turkmenistan's foreign minister when he visited "
+                         "Ashgabat in March 2022?")
+
+    assert answer.false_premise
+    assert answer.text.startswith("The releases don't report that Secretary Blinken visited Ashgabat in March 2022.")
+    assert {c.doc_id for c in answer.citations} == {"turkmenistan-abc"}
+    assert "virtual" in answer.text

@@ -19,13 +19,22 @@ from rag.answer import lexical, prompts
 from rag.answer.evidence import EvidenceIndex, SourceSentence
 from rag.answer.premise import PremiseFinding
 from rag.answer.scope import asks_for_several
-from rag.answer.relevance import of_expected_type, pick_answer_sentences, pick_release_sentences, score_sentences
+from rag.answer.relevance import (
+    ScoredSentence,
+    of_expected_type,
+    pick_answer_sentences,
+    pick_release_sentences,
+    score_sentences,
+)
 from rag.settings import GeneratorSettings
 
 BACKENDS = ("extractive", "local", "openai")
 # Characters of passage text shown to a model per passage; chunks are ~200 word pieces already,
 # this only guards against a store holding oversized chunks.
 MAX_PASSAGE_CHARS = 2000
+# After "The releases don't report that X visited Y" (the app's own statement), the quotes are context
+# about Y, so they may be less close to the question than an answer must be (relevance: 0.4).
+PREMISE_CONTEXT_THRESHOLD = 0.3
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,10 @@ class ExtractiveGenerator:
             return pick_release_sentences(own, request.evidence)
         if request.must_mention:
             scored = [s for s in scored if request.must_mention <= lexical.critical_tokens(". " + s.sentence.text)]
+        if request.premise is not None and not request.premise.others:
+            about = _about_the_others_named(request.question, request.premise, scored)
+            if about:
+                return pick_answer_sentences(about, request.evidence, threshold=PREMISE_CONTEXT_THRESHOLD)
         if request.premise is not None and request.premise.others:
             rank = {s.sentence.index: i for i, s in enumerate(scored)}
             others = sorted(request.premise.others, key=lambda s: rank[s.index])[:2]
@@ -76,6 +89,20 @@ class ExtractiveGenerator:
         scored = of_expected_type(request.question, scored)
         return pick_answer_sentences(scored, request.evidence, prefer_recent=request.prefer_recent,
                                      spread=asks_for_several(request.question))
+
+
+def _about_the_others_named(question: str, premise: PremiseFinding, scored: list[ScoredSentence]) -> list[ScoredSentence]:
+    """For an unreported premise ("when he visited Ashgabat"), the sentences of passages naming what
+    else the question names (Turkmenistan, Ashgabat), best first, or [] when none is near the
+    question: what the releases do say about those is the useful correction, not the asked person's
+    other meetings that month."""
+    agent = {w.lower() for w in lexical.words(premise.action.agent)}
+    others = lexical.critical_names(question) - agent
+    if not others:
+        return []
+    about = [s for s in scored
+             if any(lexical.mentions(n, f"{s.sentence.passage.chunk.title}. {s.sentence.passage.chunk.text}") for n in others)]
+    return about if about and about[0].score >= PREMISE_CONTEXT_THRESHOLD else []
 
 
 def _as_sentence(text: str) -> str:
