@@ -73,6 +73,9 @@ OFFICE_NOUNS = frozenset(
     chairperson director governor mayor leader leaders commander coordinator chief consul chargé deputy
     undersecretary counterpart counterparts""".split()
 )
+# A word of a question's noun phrase ("U.S.", "Uzbekistan's"), and a word as a holder's name is matched.
+_NP_WORD_RE = re.compile(r"[A-Za-z][\w.’'\-]*")
+_NAME_WORD_RE = re.compile(r"[A-Za-z][\w’'\-]*")
 _WHO_IS_RE = re.compile(r"^\s*who\s+(?:is|was|are|were|has\s+been|had\s+been)\s+(?P<np>[^?,;:]*)", re.IGNORECASE)
 
 
@@ -104,8 +107,8 @@ def _office(question: str) -> str:
     match = _WHO_IS_RE.match(question)
     if not match:
         return ""
-    for word in re.findall(r"[A-Za-z][\w.’'\-]*", match.group("np")):
-        low = re.sub(r"['’]s$", "", word.lower())
+    for word in _NP_WORD_RE.findall(match.group("np")):
+        low = _bare(word)
         if low in OFFICE_NOUNS:
             return low.rstrip("s") if low.endswith("s") and low[:-1] in OFFICE_NOUNS else low
         if low in _NP_END:
@@ -116,12 +119,17 @@ def _office(question: str) -> str:
 def _head_noun(phrase: str) -> str:
     """The last word of the noun phrase at the start of `phrase`: "Uzbekistan's GDP growth rate" -> "rate"."""
     head = ""
-    for word in re.findall(r"[A-Za-z][\w.’'\-]*", phrase):
+    for word in _NP_WORD_RE.findall(phrase):
         low = word.lower()
         if low in _NP_END:
             break
-        head = re.sub(r"['’]s$", "", low)
+        head = _bare(low)
     return head
+
+
+def _bare(word: str) -> str:
+    """Lower-case, without a possessive 's: "Albania's" -> "albania"."""
+    return re.sub(r"['’]s$", "", word.lower())
 
 
 # ---- what a sentence offers ----
@@ -293,8 +301,8 @@ class ExpectedAnswer:
 
     def _names_a_holder(self, sentence: str) -> bool:
         """The office is named, and so is a person or body the question does not name."""
-        words = re.findall(r"[A-Za-z][\w’'\-]*", sentence)
-        lows = [re.sub(r"['’]s$", "", w.lower()) for w in words]
+        words = _NAME_WORD_RE.findall(sentence)
+        lows = [_bare(w) for w in words]
         if not any(low == self.office or low == self.office + "s" for low in lows):
             return False
         return any(
@@ -321,7 +329,7 @@ def expected_answer(question: str) -> ExpectedAnswer | None:
     names = frozenset(lexical.critical_names(question))
     if kind == "holder":
         return ExpectedAnswer(kind, frozenset(), False, names, _office(question),
-                              frozenset(re.sub(r"['’]s$", "", w.lower()) for w in re.findall(r"[A-Za-z][\w’'\-]*", question)))
+                              frozenset(_bare(w) for w in _NAME_WORD_RE.findall(question)))
     return ExpectedAnswer(kind, frozenset(given), durations, names)
 
 

@@ -25,6 +25,7 @@ from rag.answer.relevance import (
     pick_answer_sentences,
     pick_release_sentences,
     score_sentences,
+    titled_text,
 )
 from rag.settings import GeneratorSettings
 
@@ -75,7 +76,7 @@ class ExtractiveGenerator:
             own = [s for s in scored if s.sentence.passage.chunk.doc_id == request.release_id]
             return pick_release_sentences(own, request.evidence)
         if request.must_mention:
-            scored = [s for s in scored if request.must_mention <= lexical.critical_tokens(". " + s.sentence.text)]
+            scored = [s for s in scored if request.must_mention <= lexical.period_tokens(s.sentence.text)]
         if request.premise is not None and not request.premise.others:
             about = _about_the_others_named(request.question, request.premise, scored)
             if about:
@@ -100,8 +101,7 @@ def _about_the_others_named(question: str, premise: PremiseFinding, scored: list
     others = lexical.critical_names(question) - agent
     if not others:
         return []
-    about = [s for s in scored
-             if any(lexical.mentions(n, f"{s.sentence.passage.chunk.title}. {s.sentence.passage.chunk.text}") for n in others)]
+    about = [s for s in scored if any(lexical.mentions(n, titled_text(s.sentence.passage)) for n in others)]
     return about if about and about[0].score >= PREMISE_CONTEXT_THRESHOLD else []
 
 

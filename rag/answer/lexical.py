@@ -126,6 +126,12 @@ def critical_names(text: str) -> set[str]:
     return {t for t in critical_tokens(text) if t[0] not in "#@"}
 
 
+def period_tokens(text: str) -> set[str]:
+    """The numbers (#) and months (@) among the critical tokens: "in September 2023" -> {"@september", "#2023"}.
+    Read as a sentence's body, so a capitalised first word counts like any other."""
+    return {t for t in critical_tokens(". " + text) if t[0] in "#@"}
+
+
 def missing_critical(claim: str, evidence: str) -> set[str]:
     """Critical tokens of the claim that the evidence lacks (names matched by country/demonym too)."""
     evidence_tokens = critical_tokens(evidence) | {w.lower() for w in words(evidence)}

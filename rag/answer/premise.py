@@ -268,7 +268,7 @@ def check_visit_premise(question: str, sentences: list[SourceSentence]) -> Premi
     place_words = [w for w in lexical.words(place) if w.lower() not in lexical.STOPWORDS]
     # "in September 2023": the visit reported must be that one ("#2023", "@september"), not Rama's
     # upcoming visit "in May this year"
-    period = {t for t in lexical.critical_tokens(". " + (match.group("period") or "")) if t[0] in "#@"}
+    period = lexical.period_tokens(match.group("period") or "")
     for sentence in sentences:
         if not (_VISIT_STEMS & sentence.stems):
             continue
@@ -277,7 +277,7 @@ def check_visit_premise(question: str, sentences: list[SourceSentence]) -> Premi
             continue
         if period:
             dated = annotate_relative_dates(sentence.text, chunk.published) if chunk.published else sentence.text
-            if not period <= lexical.critical_tokens(". " + dated):
+            if not period <= lexical.period_tokens(dated):
                 continue
         names = re.findall(_CAP, f"{chunk.title} {sentence.text}")
         if any(_is_alias(name, aliases) for name in names):

@@ -63,7 +63,7 @@ def _is_question(text: str) -> bool:
     return text.rstrip(" \"'”’)").endswith("?")
 
 
-def _titled(passage) -> str:
+def titled_text(passage) -> str:
     """A passage's text with its release title: where a name in the title counts as mentioned."""
     return f"{passage.chunk.title}. {passage.chunk.text}"
 
@@ -74,7 +74,7 @@ def _names_in_context(names: set[str], passage) -> frozenset[str]:
     They count as present in every sentence of that passage: "The sides discussed trade" answers
     "What did Kazakhstan and Albania discuss?" in a release about the two, though it names neither.
     """
-    text = _titled(passage)
+    text = titled_text(passage)
     present = {n for n in names if lexical.mentions(n, text)}
     return frozenset(lexical.stem(n) for n in present)
 
@@ -94,7 +94,7 @@ def of_expected_type(question: str, scored: list[ScoredSentence]) -> list[Scored
     missing = {}
     for s in scored:
         if s.sentence.key not in missing:
-            missing[s.sentence.key] = expected.names_missing(_titled(s.sentence.passage))
+            missing[s.sentence.key] = expected.names_missing(titled_text(s.sentence.passage))
     unnamed = frozenset.intersection(*missing.values()) if missing else frozenset()  # no passage names these
     return [s for s in scored if not (missing[s.sentence.key] - unnamed) and expected.accepts(s.sentence.text)]
 
@@ -112,7 +112,7 @@ def pick_answer_sentences(
     limit = limit or (MAX_SPREAD_SENTENCES if spread else MAX_ANSWER_SENTENCES)
     # A question in a transcript ("Why is Greenland so important?") is never an answer.
     relevant = [s for s in scored if s.score >= threshold and not _is_question(s.sentence.text)]
-    if not prefer_recent and scored:  # "latest" wants the newest relevant sentence even if an older one matches better
+    if not prefer_recent:  # "latest" wants the newest relevant sentence even if an older one matches better
         relevant = [s for s in relevant if s.score >= RELATIVE_MARGIN * scored[0].score]
     if prefer_recent and relevant:
         newest = max((s.sentence.passage.chunk.published for s in relevant if s.sentence.passage.chunk.published),
@@ -121,9 +121,14 @@ def pick_answer_sentences(
             relevant.sort(key=lambda s: s.sentence.passage.chunk.published != newest)  # stable: keeps score order
     if spread:
         seen: set[str] = set()
-        firsts = [s for s in relevant if not (s.sentence.passage.chunk.doc_id in seen
-                                              or seen.add(s.sentence.passage.chunk.doc_id))]
-        relevant = firsts + [s for s in relevant if s not in firsts]
+
+        def after_its_release_first(s: ScoredSentence) -> bool:
+            doc_id = s.sentence.passage.chunk.doc_id
+            later = doc_id in seen
+            seen.add(doc_id)
+            return later
+
+        relevant.sort(key=after_its_release_first)  # stable, keys taken in order: each release's best first
     chosen: list[SourceSentence] = []
     for candidate in relevant:
         vector = evidence.vectors[candidate.sentence.index]

@@ -21,7 +21,7 @@ from rag.answer.dates import DateIntent, parse_date_intent
 from rag.answer.evidence import EvidenceIndex, VectorCache
 from rag.answer.generators import GenerationRequest, Generator, make_generator
 from rag.answer.premise import check_premise
-from rag.answer.relevance import answers_question, of_expected_type, score_sentences
+from rag.answer.relevance import answers_question, of_expected_type, score_sentences, titled_text
 from rag.types import Answer, AnswerSentence, Filters, Passage
 
 # With "latest"/"most recent", fetch this many times top_k and keep the newest of the
@@ -109,7 +109,7 @@ class AnswerService:
             # Nothing was published in the question's period, but the period may be when the event
             # happened ("his visit in September 2023", told in a 2025 release): search everything,
             # and accept only sentences that name the period.
-            must_mention = frozenset(t for t in lexical.critical_tokens(". " + intent.phrase) if t[0] in "#@")
+            must_mention = frozenset(lexical.period_tokens(intent.phrase))
             if must_mention:
                 yield AnswerEvent("status", "No release was published then; looking for releases that mention it…")
                 query, filters = standalone, explicit  # the period's words now help find it
@@ -125,7 +125,7 @@ class AnswerService:
         evidence = EvidenceIndex(passages, self.embedder, also_encode=(query,), _cache=self._vectors)
         scored = score_sentences(query, evidence)
         if must_mention:
-            scored = [s for s in scored if must_mention <= lexical.critical_tokens(". " + s.sentence.text)]
+            scored = [s for s in scored if must_mention <= lexical.period_tokens(s.sentence.text)]
         scored = of_expected_type(standalone, scored)  # "how much ...?" is answered only by a figure
         premise = check_premise(standalone, evidence.sentences)
         if premise is not None and premise.kind == "unreported" and not answers_question(scored):
@@ -256,12 +256,12 @@ def _describe(filters: Filters) -> str:
 
 def _asked_release(question: str, passages: list[Passage]):
     """For "What is the latest release about X?", the newest retrieved release that names X (its
-    chunk), else None. `passages` come newest first when the question asks for the latest."""
+    chunk), else None. `passages` come newest first: `_retrieve` orders them so for "latest"."""
     if not _RELEASE_ASK_RE.search(question):
         return None
     names = lexical.critical_names(question)
-    for passage in sorted(passages, key=lambda p: p.chunk.published or date.min, reverse=True):
-        text = f"{passage.chunk.title}. {passage.chunk.text}"
+    for passage in passages:
+        text = titled_text(passage)
         if all(lexical.mentions(name, text) for name in names):
             return passage.chunk
     return None
@@ -273,8 +273,8 @@ def _name_the_release(text, sentences, citations, doc_id: str):
     if cited is None or not cited.published:
         return text, sentences
     statement = prompts.LATEST_RELEASE_TEXT.format(title=cited.title, date=cited.published.strftime("%-d %B %Y"))
-    marked = statement[:-1] + f" [{cited.key}]."
-    return f"{marked} {text}", (AnswerSentence(statement, (cited.key,), True, 1.0),) + sentences
+    marked, sentence = _cited_statement(statement, cited.key)
+    return f"{marked} {text}", (sentence,) + sentences
 
 
 def _add_release_date(text, sentences, citations):
@@ -283,5 +283,11 @@ def _add_release_date(text, sentences, citations):
     if first is None:
         return text, sentences
     statement = prompts.RELEASE_DATE_TEXT.format(date=first.published.strftime("%-d %B %Y"))
-    marked = statement[:-1] + f" [{first.key}]."
-    return f"{text} {marked}", sentences + (AnswerSentence(statement, (first.key,), True, 1.0),)
+    marked, sentence = _cited_statement(statement, first.key)
+    return f"{text} {marked}", sentences + (sentence,)
+
+
+def _cited_statement(statement: str, key: str) -> tuple[str, AnswerSentence]:
+    """The app's own statement from a release's metadata, cited to that release: as shown in the
+    answer text (marker before the full stop) and as an answer sentence."""
+    return statement[:-1] + f" [{key}].", AnswerSentence(statement, (key,), True, 1.0)
