@@ -267,20 +267,21 @@ def llm_server(
 
 @app.command("eval")
 def eval_cmd(
-    suite: Annotated[Path, typer.Argument(help="a suite file in eval/suites/")],
+    suite: Annotated[list[Path], typer.Argument(help="suite files in eval/suites/ (several: side by side)")],
     config: Annotated[
         Optional[list[str]],
         typer.Option("--config", "-c", help="mode[:generator][:key=value,...], repeatable; e.g. hybrid:extractive"),
     ] = None,
     out: Annotated[Path, typer.Option(help="report folder")] = Path("eval/reports"),
     limit: Annotated[Optional[int], typer.Option(help="only the first N questions (a quick run)")] = None,
+    name: Annotated[Optional[str], typer.Option(help="report folder name (default: suites and a timestamp)")] = None,
     data_dir: DataDir = None,
 ):
     """Run an eval suite over the ingested corpus; compare configurations in one Markdown + HTML report."""
     from rag.evaluation.runner import run_eval
 
     try:
-        report = run_eval(suite, configs=config, settings=_settings(data_dir), out_dir=out, limit=limit,
+        report = run_eval(suite, configs=config, settings=_settings(data_dir), out_dir=out, limit=limit, name=name,
                           progress=lambda message: typer.echo(message, err=True))
     except (ValueError, FileNotFoundError) as error:
         typer.secho(f"error: {error}", fg="red", err=True)

@@ -92,6 +92,7 @@ class AnswerSentence:
     citation_keys: tuple[str, ...] = ()
     supported: bool = True  # False: shown, but visibly marked as not supported by its sources
     support: float = 0.0
+    own: bool = False  # the app's own statement (a refusal, a false premise, a part left unanswered), uncited
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ def test_citation_precision_faithfulness_and_recall():
         M.CitedSentence("Albania proposed a summit.", ()),  # uncited: unsupported
     ]
     assert M.citation_precision(sentences) == pytest.approx(2 / 3)
+    assert M.support(sentences) == pytest.approx(2 / 3)
     assert M.faithfulness(sentences) == pytest.approx(2 / 3)
     assert M.citation_recall(["u1", "u1", "u3"], ["u1", "u2"]) == pytest.approx(0.5)
     assert M.citation_recall(["u1"], []) is None
@@ -89,3 +90,16 @@ def test_latency_percentiles():
     assert lat["total"]["p50"] == 3.0
     assert lat["total"]["p95"] == pytest.approx(4.8)
     assert "empty" not in lat
+
+
+def test_a_supported_quote_that_does_not_bear_on_the_question_is_not_faithful():
+    question, reference = "Who chaired the trade talks?", "Minister Ortega chaired the talks on trade."
+    on_topic = "The talks on trade were chaired by Minister Ortega [1]."
+    off_topic = "The minister also thanked the hosts for the excellent dinner and the music [1]."
+    assert M.relevant(on_topic, ["Ortega"], [question, reference])
+    assert M.relevant("The delegation was led by Ortega [1].", ["Ortega"], [question])  # states the fact
+    assert not M.relevant(off_topic, ["Ortega"], [question, reference])
+    evidence = (on_topic + " " + off_topic,)
+    sentences = [M.CitedSentence(on_topic, evidence, True), M.CitedSentence(off_topic, evidence, False)]
+    assert M.support(sentences) == 1.0  # both are verbatim
+    assert M.relevance(sentences) == 0.5 and M.faithfulness(sentences) == 0.5

@@ -211,3 +211,18 @@ def test_a_statement_about_a_release_is_supported_by_its_title_and_date():
     # the same statement citing a release with another title and date is unsupported
     answer = Answer(answer.question, statement.text, (statement,), (citation("1", CHUNK_B),))
     assert score_answer(question, answer)["citation_precision"] == 0.0
+
+
+def test_a_dev_and_a_test_split_run_side_by_side_and_the_test_questions_stay_unlisted(tmp_path, settings):
+    dev, test = tmp_path / "tiny-dev.jsonl", tmp_path / "tiny-test.jsonl"
+    dev.write_text("\n".join(json.dumps(r) for r in SUITE[:2]))
+    test.write_text("\n".join(json.dumps({**r, "id": "t-" + r["id"]}) for r in SUITE[1:]))
+    report = run_eval([dev, test], configs=["hybrid"], settings=settings, out_dir=tmp_path, name="split",
+                      services_for=lambda s: FakeServices(s, FakeRetriever(), FakeAnswers(), FakeStore()))
+    text = report.read_text()
+    assert "| tiny-dev · hybrid |" in text and "| tiny-test · hybrid |" in text
+    worst = text.split("## Worst questions")[1].split("##")[0]
+    assert "f2" in worst  # a dev question that went wrong is listed for whoever tunes
+    assert "t-" not in worst and "Albania" not in worst  # the held-out ones only count
+    summary = json.loads((tmp_path / "split" / "summary.json").read_text())
+    assert [s["held_out"] for s in summary["meta"]["suites"]] == [False, True]

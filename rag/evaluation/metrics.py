@@ -9,8 +9,13 @@ Definitions (also in eval/README.md):
   content words (stemmed, stop words and citation markers removed) occur in the cited passage.
 - citation precision: supporting (sentence, citation) pairs / all (sentence, citation) pairs.
 - citation recall: share of the question's gold supporting releases cited by the answer.
-- faithfulness: share of answer sentences supported by the union of their citations
+- support: share of answer sentences supported by the union of their citations
   (a sentence without citations is unsupported).
+- relevance: share of answer sentences that bear on the question: a sentence is relevant when it
+  states a required fact, or when at least ``RELEVANCE_THRESHOLD`` of its content words occur in
+  the question, its reference answer or its gold quotes (written by people, not by the app).
+- faithfulness: share of answer sentences both supported and relevant. A verbatim quote is
+  supported by construction; only relevance makes this number say whether the quote answers.
 - refusal precision/recall: positives are unanswerable and false-premise questions; an answer
   counts as a refusal when it is refused or flags a false premise.
 """
@@ -28,6 +33,7 @@ import Stemmer
 from ir_measures import RR, R, Success, nDCG
 
 SUPPORT_THRESHOLD = 0.6
+RELEVANCE_THRESHOLD = 0.3
 
 # display name -> ir_measures measure; the order is the order of report columns
 RETRIEVAL_MEASURES = {
@@ -113,6 +119,7 @@ class CitedSentence:
 
     text: str
     cited: tuple[str, ...]  # evidence texts, one per citation
+    relevant: bool = True  # set by `relevant()` from the question's gold data
 
 
 def citation_precision(sentences: Iterable[CitedSentence]) -> float | None:
@@ -120,10 +127,41 @@ def citation_precision(sentences: Iterable[CitedSentence]) -> float | None:
     return sum(pairs) / len(pairs) if pairs else None
 
 
-def faithfulness(sentences: Sequence[CitedSentence]) -> float | None:
+def _supported(sentence: CitedSentence) -> bool:
+    return bool(sentence.cited) and supports(sentence.text, "\n".join(sentence.cited))
+
+
+def support(sentences: Sequence[CitedSentence]) -> float | None:
     if not sentences:
         return None
-    return sum(bool(s.cited) and supports(s.text, "\n".join(s.cited)) for s in sentences) / len(sentences)
+    return sum(_supported(s) for s in sentences) / len(sentences)
+
+
+def relevance(sentences: Sequence[CitedSentence]) -> float | None:
+    if not sentences:
+        return None
+    return sum(s.relevant for s in sentences) / len(sentences)
+
+
+def faithfulness(sentences: Sequence[CitedSentence]) -> float | None:
+    """Supported and relevant: what an answer sentence must be to count as faithful."""
+    if not sentences:
+        return None
+    return sum(_supported(s) and s.relevant for s in sentences) / len(sentences)
+
+
+def relevant(sentence: str, facts: Sequence[str], gold_texts: Sequence[str],
+             threshold: float = RELEVANCE_THRESHOLD) -> bool:
+    """Whether an answer sentence bears on the question (see the module docstring)."""
+    from rag.evaluation.suite import fact_present
+
+    if any(fact_present(f, sentence) for f in facts):
+        return True
+    terms = content_terms(sentence)
+    if not terms:
+        return True
+    gold = set().union(*(content_terms(t) for t in gold_texts)) if gold_texts else set()
+    return len(terms & gold) / len(terms) >= threshold
 
 
 def citation_recall(cited_releases: Iterable[str], gold_releases: Iterable[str]) -> float | None:

@@ -23,11 +23,13 @@ SUMMARY_COLUMNS = [
     ("doc_hit@1", "hit@1"), ("doc_hit@5", "hit@5"), ("doc_recall@10", "recall@10"), ("doc_MRR", "MRR"),
     ("doc_nDCG@10", "nDCG@10"), ("passage_hit@5", "passage hit@5"), ("passage_nDCG@10", "passage nDCG@10"),
     ("fact_recall", "fact recall"), ("citation_precision", "citation precision"),
-    ("citation_recall", "citation recall"), ("faithfulness", "faithfulness"),
+    ("citation_recall", "citation recall"), ("support", "support"), ("relevance", "relevance"),
+    ("faithfulness", "faithfulness"),
     ("refusal_precision", "refusal precision"), ("refusal_recall", "refusal recall"),
 ]
 TYPE_COLUMNS = [("n", "n"), ("doc_hit@5", "hit@5"), ("doc_nDCG@10", "nDCG@10"), ("fact_recall", "fact recall"),
-                ("citation_precision", "citation precision"), ("faithfulness", "faithfulness"),
+                ("citation_precision", "citation precision"), ("relevance", "relevance"),
+                ("faithfulness", "faithfulness"),
                 ("refusal_rate", "refusal rate")]
 
 
@@ -112,18 +114,20 @@ def write_report(folder: Path, meta: dict, runs: dict[str, dict], results: Seque
     failures = [r for r in results if r.error]
     settings_json = json.dumps({name: run["settings"] for name, run in runs.items()}, indent=2, default=str)
 
-    md = [f"# Eval report: {Path(meta['suite']).name}", "", _meta_line(meta), ""]
+    title = ", ".join(Path(part).name for part in meta["suite"].split(", "))
+    md = [f"# Eval report: {title}", "", _meta_line(meta), ""]
     for title, header, rows in tables:
         md += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         md += ["| " + " | ".join(row) + " |" for row in rows] + [""]
     md += ["## Plots", "", "![per-type metrics](by_type.png)", "", "![latency](latency.png)", ""]
-    md += ["## Worst questions (fact recall < 1 or wrong refusal)", ""] + _worst(results) + [""]
+    md += ["## Worst questions (fact recall < 1 or wrong refusal; held-out suites are not listed)", ""]
+    md += _worst(results) + [""]
     if failures:
         md += ["## Errors", ""] + [f"- `{r.config}` {r.id}: {r.error}" for r in failures] + [""]
     md += ["## Settings", "", "```json", settings_json, "```", ""]
     (folder / "report.md").write_text("\n".join(md))
 
-    body = [f"<h1>Eval report: {html.escape(Path(meta['suite']).name)}</h1>", f"<p>{html.escape(_meta_line(meta))}</p>"]
+    body = [f"<h1>Eval report: {html.escape(title)}</h1>", f"<p>{html.escape(_meta_line(meta))}</p>"]
     for title, header, rows in tables:
         body.append(f"<h2>{html.escape(title)}</h2><table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
         body += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows]
@@ -150,7 +154,8 @@ def _meta_line(meta: dict) -> str:
 
 
 def _worst(results: Sequence, limit: int = 25) -> list[str]:
-    bad = [r for r in results if (r.fact_recall is not None and r.fact_recall < 1) or r.refused != r.expects_refusal]
+    bad = [r for r in results if not r.held_out
+           and ((r.fact_recall is not None and r.fact_recall < 1) or r.refused != r.expects_refusal)]
     lines = []
     for r in bad[:limit]:
         verdict = "refused" if r.refused else "answered"

@@ -86,9 +86,13 @@ class QuestionResult:
     fact_recall: float | None = None
     citation_precision: float | None = None
     citation_recall: float | None = None
+    support: float | None = None
+    relevance: float | None = None
     faithfulness: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
     error: str = ""
+    suite: str = ""
+    held_out: bool = False  # from a test split: counted, never listed in the report
 
 
 def release_key(url: str, path: str) -> str:
@@ -127,11 +131,15 @@ def score_answer(question: SuiteQuestion, answer) -> dict[str, float | None]:
     if answer.refused or answer.false_premise:
         # A correction of a false premise still has to state the facts that correct it.
         facts = M.fact_recall(question.required_facts, answer.text) if question.type == "false-premise" else None
-        return {"fact_recall": facts, "citation_precision": None, "citation_recall": None, "faithfulness": None}
+        return {"fact_recall": facts, "citation_precision": None, "citation_recall": None, "support": None,
+                "relevance": None, "faithfulness": None}
     by_key = {c.key: c for c in answer.citations}
+    gold = [question.question, question.reference_answer, *question.quotes]
     sentences = [
-        M.CitedSentence(s.text, tuple(_cited_evidence(by_key[k]) for k in s.citation_keys if k in by_key))
-        for s in answer.sentences if s.text.strip()
+        M.CitedSentence(s.text, tuple(_cited_evidence(by_key[k]) for k in s.citation_keys if k in by_key),
+                        M.relevant(s.text, question.required_facts, gold))
+        # the app's own statements ("The releases don't say who ...") are not claims drawn from a source
+        for s in answer.sentences if s.text.strip() and not s.own
     ]
     cited = [release_key(c.url, c.path) for c in answer.citations]
     gold = [s.release for s in question.supporting]
@@ -139,6 +147,8 @@ def score_answer(question: SuiteQuestion, answer) -> dict[str, float | None]:
         "fact_recall": M.fact_recall(question.required_facts, answer.text),
         "citation_precision": M.citation_precision(sentences),
         "citation_recall": M.citation_recall(cited, gold) if not question.expects_refusal else None,
+        "support": M.support(sentences),
+        "relevance": M.relevance(sentences),
         "faithfulness": M.faithfulness(sentences),
     }
 
@@ -219,6 +229,8 @@ def summarize(suite: Suite, results: Sequence[QuestionResult]) -> dict[str, Any]
             "fact_recall": M.mean_of(r.fact_recall for r in rows),
             "citation_precision": M.mean_of(r.citation_precision for r in rows),
             "citation_recall": M.mean_of(r.citation_recall for r in rows),
+            "support": M.mean_of(r.support for r in rows),
+            "relevance": M.mean_of(r.relevance for r in rows),
             "faithfulness": M.mean_of(r.faithfulness for r in rows),
             "refusal_rate": M.mean_of(float(r.refused) for r in rows if r.answer or r.refused),
         }
@@ -276,11 +288,19 @@ def seed_everything(seed: int) -> None:
         pass
 
 
-def run_eval(suite_path: Path | str, configs: Sequence[str] | None = None, settings=None,
+def is_held_out(suite: Suite) -> bool:
+    """A suite whose name ends in "-test" is reported but never listed question by question: its
+    questions are for measuring, and nobody tuning the product should read them."""
+    return suite.name.endswith("-test")
+
+
+def run_eval(suite_path: Path | str | Sequence[Path | str], configs: Sequence[str] | None = None, settings=None,
              out_dir: Path | str = Path("eval/reports"), *, name: str | None = None, limit: int | None = None,
              seed: int = 0, services_for: Callable | None = None, progress: Callable[[str], None] | None = None,
              checkpoint_every: int = 0) -> Path:
-    """Run a suite under each configuration; writes report.md/.html/plots/results.jsonl; returns report.md.
+    """Run one or more suites under each configuration; writes report.md/.html/plots/results.jsonl;
+    returns report.md. With several suites (a dev and a test split, say) every table has one row per
+    (suite, configuration), so they read side by side.
 
     configs default to lexical, dense and hybrid with the settings' generator. ``services_for``
     (settings -> Services) exists for tests; the default is ``rag.services.get_services``.
@@ -290,8 +310,8 @@ def run_eval(suite_path: Path | str, configs: Sequence[str] | None = None, setti
     from rag.settings import load_settings
 
     settings = settings or load_settings()
-    suite = load_suite(suite_path)
-    questions = suite.questions[:limit] if limit else suite.questions
+    paths = [suite_path] if isinstance(suite_path, (str, Path)) else list(suite_path)
+    suites = [load_suite(p) for p in paths]
     parsed = [parse_config(c) for c in (configs or MODES)]
     if services_for is None:
         from rag.services import get_services as services_for
@@ -300,41 +320,50 @@ def run_eval(suite_path: Path | str, configs: Sequence[str] | None = None, setti
     runs: dict[str, dict[str, Any]] = {}
     all_results: list[QuestionResult] = []
     fingerprint: dict[str, Any] = {}
-    folder = Path(out_dir) / (name or f"{suite.name}-{started.strftime('%Y%m%d-%H%M%S')}")
-    sub = Suite(suite.name, suite.path, tuple(questions), suite.fingerprint)
+    label = "+".join(s.name for s in suites)
+    folder = Path(out_dir) / (name or f"{label}-{started.strftime('%Y%m%d-%H%M%S')}")
     report = folder / "report.md"
+    subs = [Suite(s.name, s.path, tuple(s.questions[:limit] if limit else s.questions), s.fingerprint) for s in suites]
     for config in parsed:
         config_settings = configure(settings, config)
         services = services_for(config_settings)
         if not fingerprint:
             fingerprint = corpus_fingerprint(services.store)
-        results = []
-        for i, question in enumerate(questions, 1):
-            results.append(run_question(services, config, question))
-            if progress:
-                progress(f"[{config.name}] {i}/{len(questions)} {question.id}")
-            if checkpoint_every and i % checkpoint_every == 0 and i < len(questions):
-                partial = Suite(suite.name, suite.path, tuple(questions[:i]), suite.fingerprint)
-                label = f"{config.name} (partial: {i}/{len(questions)})"
-                snapshot = {**runs, label: {"config": {}, "settings": config_settings.model_dump(mode="json"),
-                                            "summary": summarize(partial, results)}}
-                write_report(folder, _meta(suite, questions[:i], fingerprint, seed, started), snapshot,
-                             all_results + results)
-        runs[config.name] = {
-            "config": {"mode": config.mode, **config.retrieval, "generator": config.generator
-                       if config.generator == RETRIEVAL_ONLY else config_settings.generator.backend},
-            "settings": config_settings.model_dump(mode="json"),
-            "summary": summarize(sub, results),
-        }
-        all_results.extend(results)
-        # Rewritten after every configuration: a long run interrupted late still leaves a report.
-        report = write_report(folder, _meta(suite, questions, fingerprint, seed, started), runs, all_results)
+        for sub in subs:
+            run_name = config.name if len(subs) == 1 else f"{sub.name} · {config.name}"
+            results = []
+            for i, question in enumerate(sub.questions, 1):
+                result = run_question(services, config, question)
+                result.suite, result.held_out, result.config = sub.name, is_held_out(sub), run_name
+                results.append(result)
+                if progress:
+                    progress(f"[{run_name}] {i}/{len(sub)} {'(held out)' if result.held_out else question.id}")
+                if checkpoint_every and i % checkpoint_every == 0 and i < len(sub):
+                    partial = Suite(sub.name, sub.path, tuple(sub.questions[:i]), sub.fingerprint)
+                    snapshot = {**runs, f"{run_name} (partial: {i}/{len(sub)})": {
+                        "config": {}, "settings": config_settings.model_dump(mode="json"),
+                        "summary": summarize(partial, results)}}
+                    write_report(folder, _meta([partial], fingerprint, seed, started), snapshot, all_results + results)
+            runs[run_name] = {
+                "suite": sub.name,
+                "config": {"mode": config.mode, **config.retrieval, "generator": config.generator
+                           if config.generator == RETRIEVAL_ONLY else config_settings.generator.backend},
+                "settings": config_settings.model_dump(mode="json"),
+                "summary": summarize(sub, results),
+            }
+            all_results.extend(results)
+            # Rewritten after every run: a long run interrupted late still leaves a report.
+            report = write_report(folder, _meta(subs, fingerprint, seed, started), runs, all_results)
     return report
 
 
-def _meta(suite: Suite, questions: Sequence[SuiteQuestion], fingerprint: dict, seed: int, started: datetime) -> dict:
+def _meta(suites: Sequence[Suite], fingerprint: dict, seed: int, started: datetime) -> dict:
     return {
-        "suite": str(suite.path), "suite_fingerprint": suite.fingerprint, "questions": len(questions),
+        "suite": ", ".join(str(s.path) for s in suites),
+        "suite_fingerprint": ", ".join(s.fingerprint for s in suites),
+        "suites": [{"name": s.name, "path": str(s.path), "fingerprint": s.fingerprint, "questions": len(s),
+                    "held_out": is_held_out(s)} for s in suites],
+        "questions": sum(len(s) for s in suites),
         "corpus": fingerprint, "seed": seed, "date": started.isoformat(timespec="seconds"),
         "seconds": round((datetime.now(timezone.utc) - started).total_seconds(), 1), "commit": git_commit(),
         "retrieve_k": RETRIEVE_K,
