@@ -81,7 +81,7 @@ class Embedder(Embeddings):
         hf_logging.disable_progress_bar()  # the weight-loading bar is noise in every CLI call
 
         self.settings = settings
-        dtype = resolve_dtype(settings.dtype)
+        dtype = self.dtype = resolve_dtype(settings.dtype)  # what really runs: bf16 only where native
         self.model = SentenceTransformer(
             str(resolve_model_path(settings.model)),
             device="cpu",

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 
 import rag.ingest.pipeline as pipeline
@@ -137,7 +138,9 @@ def test_encode_steps_give_the_same_vectors_and_report_progress_between_them(set
     texts = [f"Release {i}: the ministers met " + "and talked " * i for i in range(10)]
     calls = []
     stepped = service._encode(texts, lambda *args: calls.append(args), 7, 99)
-    assert np.abs(stepped - embedder.encode(texts)).max() < 1e-5
+    # Batching changes the padding, and bf16 rounds differently with it: ~1.5e-3 there, exact in fp32.
+    tolerance = 5e-3 if embedder.dtype == torch.bfloat16 else 1e-5
+    assert np.abs(stepped - embedder.encode(texts)).max() < tolerance
     assert calls == [(11, 99, "embedding"), (15, 99, "embedding")]  # between the steps of 4, 4 and 2 texts
 
 
