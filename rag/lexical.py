@@ -19,6 +19,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from rag.boilerplate import Boilerplate, share, without
 from rag.types import Filters
 
 # bm25s "lucene" with these parameters reproduces Anserini's BM25 on BEIR SciFact (nDCG@10 0.679).
@@ -44,12 +45,27 @@ class LexicalIndex:
     sources: np.ndarray  # int32 code per chunk into source_names
     source_names: list[str]
     bm25: bm25s.BM25 | None  # None when the store is empty
+    boilerplate: Boilerplate = field(default_factory=Boilerplate)
+    boilerplate_share: np.ndarray | None = None  # float16 per chunk: how much of it is boilerplate
     _rows: dict[str, int] | None = field(default=None, repr=False)  # chunk id -> row, built on first use
 
     @classmethod
-    def build(cls, version: str, ids: list[str], texts: list[str], published: list[int], sources: list[str]):
+    def build(cls, version: str, ids: list[str], texts: list[str], published: list[int], sources: list[str],
+              doc_ids: list[str] | None = None, titles: list[str] | None = None, bodies: list[str] | None = None):
+        """`texts` are what BM25 indexes (title, date and body); with `doc_ids`, `titles` and `bodies`
+        (the chunk texts) the source's boilerplate is learnt and left out of the index."""
         names = sorted(set(sources))
         code = {name: i for i, name in enumerate(names)}
+        boilerplate, shares = Boilerplate(), np.zeros(len(ids), dtype=np.float16)
+        if doc_ids is not None and bodies is not None:
+            boilerplate = Boilerplate.learn(zip(sources, doc_ids, bodies))
+            titles = titles or [""] * len(ids)
+            indexed = []
+            for row, (source, title, body, text) in enumerate(zip(sources, titles, bodies, texts)):
+                spans = boilerplate.spans(source, body, title)
+                shares[row] = share(spans, len(body))
+                indexed.append(text[: len(text) - len(body)] + without(body, spans) if spans else text)
+            texts = indexed
         bm25 = None
         if ids:
             bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
@@ -61,7 +77,18 @@ class LexicalIndex:
             sources=np.asarray([code[s] for s in sources], dtype=np.int32),
             source_names=names,
             bm25=bm25,
+            boilerplate=boilerplate,
+            boilerplate_share=shares,
         )
+
+    def boilerplate_shares(self, chunk_ids: list[str]) -> list[float]:
+        """How much of each chunk is boilerplate (0 for ids this index does not hold)."""
+        if self.boilerplate_share is None or not len(self.boilerplate_share):
+            return [0.0] * len(chunk_ids)
+        if self._rows is None:
+            self._rows = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
+        rows = [self._rows.get(i, -1) for i in chunk_ids]
+        return [float(self.boilerplate_share[r]) if r >= 0 else 0.0 for r in rows]
 
     def search(self, query: str, k: int, filters: Filters = Filters()) -> list[tuple[str, float]]:
         if self.bm25 is None or k <= 0:
@@ -132,6 +159,9 @@ class LexicalIndex:
                 self.bm25.save(str(tmp / "bm25"), show_progress=False)
             np.save(tmp / "published.npy", self.published)
             np.save(tmp / "sources.npy", self.sources)
+            if self.boilerplate_share is not None:
+                np.save(tmp / "boilerplate_share.npy", self.boilerplate_share)
+            (tmp / "boilerplate.json").write_text(json.dumps(self.boilerplate.to_json()))
             (tmp / "meta.json").write_text(
                 json.dumps({"version": self.version, "ids": self.ids, "source_names": self.source_names})
             )
@@ -157,6 +187,7 @@ class LexicalIndex:
             bm25 = None
             if (where / "bm25").exists():
                 bm25 = bm25s.BM25.load(str(where / "bm25"), mmap=True, show_progress=False, verbosity=0)
+            shares = where / "boilerplate_share.npy"
             return cls(
                 version=meta["version"],
                 ids=meta["ids"],
@@ -164,6 +195,8 @@ class LexicalIndex:
                 sources=np.load(where / "sources.npy"),
                 source_names=meta["source_names"],
                 bm25=bm25,
+                boilerplate=Boilerplate.from_json(json.loads((where / "boilerplate.json").read_text())),
+                boilerplate_share=np.load(shares) if shares.exists() else None,
             )
         except (OSError, ValueError, KeyError):
             return None  # missing, unreadable or removed under us: the caller rebuilds it from the store

@@ -1,8 +1,15 @@
-"""Hybrid retrieval: dense (Chroma) and lexical (bm25s) candidates, fused into one ranking."""
+"""Hybrid retrieval: dense (Chroma) and lexical (bm25s) candidates, fused into one ranking.
+
+Retrieval owns what a question says about time: date filters arrive as `Filters`, and a
+question that wants the latest news (`recent=True`) gets the newest of its relevant passages
+first. A passage made mostly of boilerplate (sign-offs, contact lines: rag.boilerplate)
+ranks lower than its raw scores say.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from rag.settings import RetrievalSettings
 from rag.types import Filters, Passage
@@ -62,6 +69,20 @@ def fuse_rrf(dense: dict[str, float], lexical: dict[str, float], k: int) -> dict
     return fused
 
 
+# With `recent`, fetch this many times k and keep the newest of the passages that score at
+# least RECENT_MIN_SCORE_SHARE of the best one.
+RECENT_CANDIDATE_FACTOR = 3
+RECENT_MIN_SCORE_SHARE = 0.5
+
+
+def penalise_boilerplate(fused: dict[str, float], shares: list[float], penalty: float) -> dict[str, float]:
+    """A chunk loses `penalty` x its boilerplate share of the fused scores' range."""
+    if not fused or not any(shares) or penalty <= 0:
+        return fused
+    scale = max(fused.values()) - min(fused.values()) or 1.0
+    return {key: score - penalty * scale * share for (key, score), share in zip(fused.items(), shares)}
+
+
 @dataclass
 class Retriever:
     store: "rag.store.ChunkStore"  # noqa: F821 - only duck-typed here
@@ -69,9 +90,25 @@ class Retriever:
     settings: RetrievalSettings
 
     def retrieve(
-        self, query: str, filters: Filters = Filters(), k: int | None = None, mode: str | None = None
+        self, query: str, filters: Filters = Filters(), k: int | None = None, mode: str | None = None,
+        recent: bool = False,
     ) -> list[Passage]:
         k = k or self.settings.top_k
+        if recent:
+            return self._recent(query, filters, k, mode)
+        return self._ranked(query, filters, k, mode)
+
+    def _recent(self, query: str, filters: Filters, k: int, mode: str | None) -> list[Passage]:
+        """"The latest on X": the newest of the relevant passages first."""
+        candidates = self._ranked(query, filters, k * RECENT_CANDIDATE_FACTOR, mode)
+        if not candidates:
+            return []
+        best = max(p.score for p in candidates)
+        relevant = [p for p in candidates if p.score >= RECENT_MIN_SCORE_SHARE * best]
+        relevant.sort(key=lambda p: (p.chunk.published or date.min, p.score), reverse=True)
+        return relevant[:k]
+
+    def _ranked(self, query: str, filters: Filters, k: int, mode: str | None) -> list[Passage]:
         mode = mode or self.settings.mode
         depth = max(self.settings.candidates, k)
         dense_depth = max(self.settings.dense_candidates or self.settings.candidates, k)
@@ -92,6 +129,9 @@ class Retriever:
             fused = fuse_zscore(dense, lexical, self.settings.dense_weight)
         else:
             fused = fuse_minmax(dense, lexical, self.settings.dense_weight)
+        if hasattr(self.store, "boilerplate_shares") and self.settings.boilerplate_penalty > 0:
+            fused = penalise_boilerplate(fused, self.store.boilerplate_shares(list(fused)),
+                                         self.settings.boilerplate_penalty)
         top = sorted(fused, key=lambda key: (-fused[key], key))[:k]
         chunks = {c.chunk_id: c for c in self.store.get_chunks(top)}  # only the winners' texts
         return [

@@ -61,6 +61,24 @@ class RetrievalSettings(_Section):
     fusion: Literal["minmax", "zscore", "rrf"] = "minmax"
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="weight of the dense score in min-max and z-score fusion")
     rrf_k: int = Field(60, ge=1)
+    boilerplate_penalty: float = Field(
+        0.5, ge=0.0, le=1.0, description="share of the fused scores' range a chunk that is all boilerplate loses"
+    )
+
+
+# The answer layer's rules that can be switched off one at a time (for the ablation in eval/README.md).
+AnswerRule = Literal["types", "roles", "premise", "boilerplate", "follow-on", "extras", "parts", "conversation",
+                     "release", "period"]
+
+
+class AnswerSettings(_Section):
+    disable: list[AnswerRule] = Field(
+        default_factory=list,
+        description="rules to switch off, for ablations: types (answer types), roles (a named role must be "
+        "named), premise (false-premise check), boilerplate, follow-on (a statement's next sentence), extras "
+        "(more sentences need the part's words), parts (multi-part splitting), conversation (follow-up "
+        "rewriting), release (\"the latest release\" answers), period (event dates looked up in the text)",
+    )
 
 
 class GeneratorSettings(_Section):
@@ -95,6 +113,7 @@ class Settings(BaseSettings):
     chunking: ChunkSettings = ChunkSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     generator: GeneratorSettings = GeneratorSettings()
+    answer: AnswerSettings = AnswerSettings()
     ui: UISettings = UISettings()
 
     @classmethod

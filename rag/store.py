@@ -12,7 +12,7 @@ import math
 import threading
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
@@ -222,16 +222,24 @@ class ChunkStore:
         return sorted({d.source for d in self.documents() if d.source})
 
     def get_chunks(self, chunk_ids: list[str]) -> list[Chunk]:
+        """The chunks, in the order asked, each with its boilerplate spans marked."""
         if not chunk_ids:
             return []
         got = self.collection.get(ids=list(chunk_ids), include=["documents", "metadatas"])
         by_id = {i: chunk_from_record(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
-        return [by_id[i] for i in chunk_ids if i in by_id]
+        return self._with_boilerplate([by_id[i] for i in chunk_ids if i in by_id])
+
+    def _with_boilerplate(self, chunks: list[Chunk]) -> list[Chunk]:
+        boilerplate = self.lexical_index().boilerplate
+        return [replace(c, boilerplate=boilerplate.spans(c.source, c.text, c.title)) for c in chunks]
+
+    def boilerplate_shares(self, chunk_ids: list[str]) -> list[float]:
+        return self.lexical_index().boilerplate_shares(chunk_ids)
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         got = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
         chunks = [chunk_from_record(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
-        return sorted(chunks, key=lambda c: c.index)
+        return self._with_boilerplate(sorted(chunks, key=lambda c: c.index))
 
     # -- search ---------------------------------------------------------------------------
     def dense_search(self, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[tuple[Chunk, float]]:
@@ -299,6 +307,9 @@ class ChunkStore:
         texts: list[str] = []
         published: list[int] = []
         sources: list[str] = []
+        doc_ids: list[str] = []
+        titles: list[str] = []
+        bodies: list[str] = []
         for page in self._scan(["documents", "metadatas"]):
             for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
                 chunk = chunk_from_record(chunk_id, text, meta)
@@ -306,4 +317,7 @@ class ChunkStore:
                 texts.append(chunk.embed_text)
                 published.append(int(meta.get("published") or 0))
                 sources.append(meta.get("source", ""))
-        return LexicalIndex.build(version, ids, texts, published, sources)
+                doc_ids.append(chunk.doc_id)
+                titles.append(chunk.title)
+                bodies.append(chunk.text)
+        return LexicalIndex.build(version, ids, texts, published, sources, doc_ids, titles, bodies)

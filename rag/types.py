@@ -45,6 +45,9 @@ class Chunk:
     url: str = ""
     path: str = ""
     language: str = ""
+    # Spans of `text` (offsets into it) that recur across the source's releases: sign-offs,
+    # contact lines (rag.boilerplate). Set by the store when it returns the chunk.
+    boilerplate: tuple[tuple[int, int], ...] = field(default=(), compare=False)
 
     @property
     def embed_text(self) -> str:
