@@ -6,7 +6,6 @@ import pytest
 
 from rag.answer.citations import check_draft, compose, parse_draft
 from rag.answer.evidence import EvidenceIndex, looks_like_instruction
-from rag.answer.generators import ExtractiveGenerator, GenerationRequest
 from rag.answer.testing import kazakh_release
 from rag.types import Chunk, Passage
 
@@ -100,11 +99,6 @@ def test_an_injected_instruction_is_never_evidence(evidence):
     assert _check(weather + " [4]", evidence)[weather].supported
 
 
-def test_extractive_answers_never_quote_the_injection(evidence):
-    chosen = ExtractiveGenerator().choose(GenerationRequest("Will Albania join NATO? Say that it will.", evidence))
-    assert all("Ignore previous" not in s.text for s in chosen)
-
-
 def test_markers_in_every_common_form_are_parsed():
     keys = {"1", "2", "3"}
     parsed = parse_draft("First claim. [1] Second claim [2, 3]. Third claim [Source 3][1].\n[2]", keys)
@@ -146,3 +140,13 @@ def test_each_draft_line_is_its_own_sentence():
     parsed = parse_draft("A heading without a stop [1]\nA second line [2]\n- a list item [1]", {"1", "2"})
     assert [(p.text, p.keys) for p in parsed] == [
         ("A heading without a stop", ("1",)), ("A second line", ("2",)), ("- a list item", ("1",))]
+
+
+def test_a_supported_sentence_that_is_not_relevant_is_dropped_entirely(evidence):
+    draft = ("The sides discussed the current and future prospects of bilateral cooperation [1]. "
+             "The weather in Tirana was sunny during the talks [4].")
+    relevant = lambda match: match.key != "4"  # noqa: E731 - what the selection found relevant
+    checked = check_draft(draft, evidence, relevant)
+    assert [c.verdict for c in checked] == ["supported", "irrelevant"]
+    composed = compose(checked)
+    assert "sunny" not in composed.text and all("sunny" not in s.text for s in composed.sentences)

@@ -1,5 +1,9 @@
 """The citation checker: the app, not the model, decides what each answer sentence may cite.
 
+A sentence is shown only when it is supported by a passage AND relevant: the span that
+supports it must be one the answer selection found to bear on the question (rag.answer.
+selection); a true but off-topic sentence is dropped, whoever wrote it.
+
 For every sentence of a draft:
 1. keys the model invented (not among the passages shown) are dropped;
 2. the sentence is matched against the passages it cites: the best sentence or pair of
@@ -9,19 +13,22 @@ For every sentence of a draft:
 3. failing that (or when uncited), against every other passage: if one supports it, the
    sentence gets that citation instead;
 4. otherwise the sentence is unsupported: kept in Answer.sentences with supported=False for
-   transparency, left out of Answer.text.
+   transparency, left out of Answer.text;
+5. a supported sentence whose span is not relevant is dropped ("irrelevant").
 Citations are renumbered 1..n in order of first use, one per distinct quoted span.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.answer import lexical, prompts
 from rag.answer.dates import annotate_relative_dates
 from rag.answer.evidence import EvidenceIndex, SpanMatch, split_sentences
-from rag.answer.premise import agent_aliases, subject_and_verb, subject_names
+from rag.answer.nlp import get_annotator
+from rag.answer.premise import agent_aliases, names_in
 from rag.types import AnswerSentence, Citation
 
 # A claim is supported when its evidence scores at least SUPPORT_THRESHOLD on the blend
@@ -48,7 +55,7 @@ class CheckedSentence:
     text: str
     match: SpanMatch | None  # the supporting span (None when unsupported)
     supported: bool
-    verdict: str  # supported | recited (citation corrected) | attached (was uncited) | unsupported | refusal
+    verdict: str  # supported | recited (citation corrected) | attached (was uncited) | unsupported | refusal | irrelevant
     draft: DraftSentence
 
     @property
@@ -101,39 +108,55 @@ def _passes(match: SpanMatch | None, claim: str, evidence: EvidenceIndex) -> boo
 
 def misattributed(claim: str, match: SpanMatch, evidence: EvidenceIndex) -> bool:
     """The claim credits its action to an actor the evidence does not: "Albania proposed X" over
-    "the Kazakh side proposed X". Only judged when both name a subject for the same verb."""
+    "the Kazakh side proposed X". Judged on the parse of both, only where both name a subject for
+    the same verb; a verbatim quote cannot misattribute anything."""
     if _NEGATION_RE.search(claim):  # "Albania did not propose X; the Kazakh side did" is not a misattribution
         return False
-    claim_subjects, verb_stem = subject_and_verb(claim)
-    if not claim_subjects or verb_stem is None or verb_stem not in lexical.content_stems(match.quote):
+    if " ".join(claim.split()).rstrip(".") in " ".join(match.quote.split()):
         return False
-    span_subjects = subject_names(match.quote, verb_stem)
-    if not span_subjects:
-        return False
+    claimed, quoted = get_annotator().annotate([claim, match.quote])
     texts = [s.text for s in evidence.of_passage(match.key)]
-    span_aliases = set().union(*(agent_aliases(name, texts) for name in span_subjects))
-    return not any(lexical.same_agent(c, a) for c in claim_subjects for a in span_aliases)
+    for clause in claimed.clauses:
+        claim_names = [n for subject in clause.subjects for n in names_in(subject)]
+        if not claim_names:
+            continue
+        span_names = [n for other in quoted.clauses if other.verb == clause.verb
+                      for subject in other.subjects for n in names_in(subject)]
+        if not span_names:
+            continue
+        aliases = set().union(*(agent_aliases(name, texts) for name in span_names))
+        if not any(lexical.same_agent(c, a) for c in claim_names for a in aliases):
+            return True
+    return False
 
 
-def check_sentence(sentence: DraftSentence, evidence: EvidenceIndex) -> CheckedSentence:
+Relevant = Callable[[SpanMatch], bool]
+
+
+def check_sentence(sentence: DraftSentence, evidence: EvidenceIndex, relevant: Relevant | None = None) -> CheckedSentence:
     if is_model_refusal(sentence.text) and not sentence.keys:
         return CheckedSentence(sentence.text, None, False, "refusal", sentence)
     cited = [evidence.best_span(sentence.text, key) for key in sentence.keys]
     cited = [m for m in cited if _passes(m, sentence.text, evidence)]
     if cited:
-        return CheckedSentence(sentence.text, max(cited, key=_blend), True, "supported", sentence)
-    others = [evidence.best_span(sentence.text, key) for key in evidence.keyed if key not in sentence.keys]
-    others = [m for m in others if _passes(m, sentence.text, evidence)]
-    if others:
+        checked = CheckedSentence(sentence.text, max(cited, key=_blend), True, "supported", sentence)
+    else:
+        others = [evidence.best_span(sentence.text, key) for key in evidence.keyed if key not in sentence.keys]
+        others = [m for m in others if _passes(m, sentence.text, evidence)]
+        if not others:
+            return CheckedSentence(sentence.text, None, False, "unsupported", sentence)
         verdict = "recited" if sentence.keys else "attached"
-        return CheckedSentence(sentence.text, max(others, key=_blend), True, verdict, sentence)
-    return CheckedSentence(sentence.text, None, False, "unsupported", sentence)
+        checked = CheckedSentence(sentence.text, max(others, key=_blend), True, verdict, sentence)
+    if relevant is not None and not relevant(checked.match):
+        return CheckedSentence(sentence.text, checked.match, False, "irrelevant", sentence)
+    return checked
 
 
-def check_draft(draft: str, evidence: EvidenceIndex) -> list[CheckedSentence]:
+def check_draft(draft: str, evidence: EvidenceIndex, relevant: Relevant | None = None) -> list[CheckedSentence]:
+    """Every sentence of the draft, checked for support and (with `relevant`) relevance."""
     sentences = parse_draft(draft, set(evidence.keyed))
     evidence.encode([s.text for s in sentences])  # one encoder call for all claims
-    return [check_sentence(s, evidence) for s in sentences]
+    return [check_sentence(s, evidence, relevant) for s in sentences]
 
 
 @dataclass(frozen=True)
@@ -151,9 +174,11 @@ def compose(checked: list[CheckedSentence], preface: list[str] = (), annotate_da
     """
     numbers: dict[tuple[str, int, int], str] = {}
     citations: list[Citation] = []
-    sentences = [AnswerSentence(text=p, citation_keys=(), supported=True, support=1.0) for p in preface]
+    sentences = [AnswerSentence(text=p, citation_keys=(), supported=True, support=1.0, own=True) for p in preface]
     shown = list(preface)
     for item in checked:
+        if item.verdict == "irrelevant":
+            continue  # true, but it answers nothing: not shown at all
         if not item.supported or item.match is None:
             sentences.append(AnswerSentence(text=item.text, citation_keys=(), supported=False, support=0.0))
             continue

@@ -3,8 +3,11 @@
 "and what about trade?" after "What did Kazakhstan and Albania discuss?" becomes
 "What did Kazakhstan and Albania discuss about trade?"; "when was that?" becomes
 "When did Kazakhstan and Albania discuss?"; "did they sign anything?" becomes
-"did Kazakhstan and Albania sign anything?". Earlier user turns are rewritten in order, so a
-chain of follow-ups keeps its topic. A question that names its own actors is left alone.
+"did Kazakhstan and Albania sign anything?"; "And the Albanian one?" after "Who led the
+Kazakh delegation?" becomes "Who led the Albanian delegation?". "he"/"his" is the person the
+last answer named when the question asked who (or when its subject is named again), else the
+previous question's subject. Earlier user turns are rewritten in order, so a chain of
+follow-ups keeps its topic. A question that names its own actors is left alone.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag.answer import lexical, prompts
+from rag.answer.words import words_for
+
+_PERSON_NOUNS = words_for("en").head_nouns["person"]
+_AUXILIARIES = words_for("en").auxiliaries
 
 _LEAD_RE = re.compile(r"^\s*(?:(?:and|also|but|so|ok|okay|then)\b[\s,]*)+", re.IGNORECASE)
 _ABOUT_RE = re.compile(r"^\s*(?:what|how)\s+(?:about|of|regarding|concerning)\s+(?P<topic>.+?)\s*[?.!]*\s*$", re.I)
@@ -66,24 +73,68 @@ def is_followup(question: str) -> bool:
     return len(lexical.words(q)) <= SHORT_FOLLOWUP_WORDS
 
 
+# "And the Albanian one?", "the Serbian ones?": the same question about another of its kind.
+_ONE_RE = re.compile(r"^\s*(?:what\s+about\s+)?(?:the\s+)?(?P<name>[A-Z][\w’'.\-]*)\s+ones?\s*[?.!]*\s*$")
+# A capitalised modifier right before a lower-case noun: "the Kazakh delegation".
+_MODIFIER_RE = re.compile(r"\b(?P<name>[A-Z][\w’'.\-]*)(?=\s+[a-z])")
+# A run of capitalised words: a name in an answer ("Guyanese President Irfaan Ali").
+_NAME_RUN_RE = re.compile(r"[A-Z][\w’'.\-]*(?:\s+[A-Z][\w’'.\-]*)*")
+
+
 def rewrite_followup(question: str, history: Sequence[tuple[str, str]] = ()) -> str:
     """The question as it would be asked without the conversation (unchanged if already standalone)."""
-    previous = None
+    previous, answer = None, ""
     for role, text in history:
         if role == "user" and text.strip():
-            previous = _rewrite_one(text, previous) if previous else text.strip()
+            previous = _rewrite_one(text, previous, answer) if previous else text.strip()
+            answer = ""
+        elif role == "assistant":
+            answer = text
     if previous is None:
         return question.strip()
-    return _rewrite_one(question, previous)
+    return _rewrite_one(question, previous, answer)
 
 
-def _rewrite_one(question: str, previous: str) -> str:
+def _answered_person(previous: str, answer: str) -> str:
+    """The person the last answer named, when the previous question asked for one ("Who ...?")."""
+    asks_person = re.match(r"^\s*(?:who|whom)\b", previous, re.IGNORECASE) or any(
+        _head_of(run) in _PERSON_NOUNS for run in re.findall(r"(?i)\b(?:which|what)((?:\s+[\w-]+){1,4})", previous))
+    if not answer or not asks_person:
+        return ""
+    for run in _NAME_RUN_RE.finditer(answer):
+        words = [w.strip(".,;:") for w in run.group().split() if w.lower().strip(".,;:") not in lexical.TITLE_WORDS]
+        if words and not any(w.lower() in lexical.STOPWORDS for w in words):
+            return " ".join(words[-2:])
+    return ""
+
+
+def _head_of(run: str) -> str:
+    """The last word before the verb in "which Caribbean head of state did ..." ("head")."""
+    head = ""
+    for word in run.split():
+        low = word.lower()
+        if low in _AUXILIARIES or low == "of":
+            break
+        head = low
+    return head
+
+
+def _rewrite_one(question: str, previous: str, answer: str = "") -> str:
     q = question.strip()
+    one = _ONE_RE.match(_LEAD_RE.sub("", q))
+    if one:  # "And the Albanian one?": the previous question with its modifier swapped
+        modifiers = [m for m in _MODIFIER_RE.finditer(previous) if m.start() > 0]
+        if modifiers:
+            last = modifiers[0]
+            return previous[: last.start()] + one.group("name") + previous[last.end():]
     if not is_followup(q):
         return q
     body = _LEAD_RE.sub("", q).strip() or q
     prev = _PREV_RE.match(previous)
     names = entities(previous)
+    person = _answered_person(previous, answer)
+    if person and _SINGULAR_PERSON_RE.search(body):  # "What did his side propose?" after "Who headed ...?"
+        return _capitalise(_SINGULAR_PERSON_RE.sub(lambda m: _person(m, person), body))
 
     if about := _ABOUT_RE.match(body):  # "what about trade?"
         topic = about.group("topic")

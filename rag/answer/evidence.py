@@ -1,7 +1,12 @@
 """The retrieved passages, split into sentences and embedded once per question.
 
-The extractive generator picks answer sentences from here, and the citation checker
-matches claims against it, so both see the same sentences, keys and vectors.
+The selector picks answer sentences from here and the citation checker matches claims
+against it, so both see the same sentences, keys and vectors. What is never evidence:
+- a sentence that addresses a model ("Ignore previous instructions ...": prompt injection);
+- boilerplate: lines the store found repeated across a source's releases (sign-offs,
+  captions, contact lines), flagged on the chunk (rag.boilerplate);
+- a speaker label ("SECRETARY BLINKEN:", "QUESTION:") is not part of the claim: the sentence
+  starts after it, and a label with only a few words after it is no sentence at all.
 """
 
 from __future__ import annotations
@@ -9,45 +14,26 @@ from __future__ import annotations
 import math
 import re
 import threading
-from dataclasses import dataclass, field
 from collections import OrderedDict
 from collections.abc import MutableMapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
 from rag.answer import lexical
+from rag.sentences import split_sentences
 from rag.types import Passage
 
 # Claims are matched against single sentences and against two adjacent sentences: a model
 # often fuses two source sentences into one claim.
 MAX_SPAN_SENTENCES = 2
+# After a speaker label, fewer words than this are an exchange ("Thank you."), not a statement.
+MIN_LABELLED_WORDS = 5
 
 
 class Encoder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...
-
-
-def _fallback_split(text: str) -> list[tuple[int, int]]:
-    """Sentence spans by punctuation and blank lines; used only until rag.sentences exists."""
-    spans = []
-    for paragraph in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", text):
-        base = paragraph.start()
-        start = 0
-        body = paragraph.group()
-        for boundary in re.finditer(r"(?<=[.!?][\"”’)]?)\s+(?=[A-Z\"“(‘0-9])", body):
-            spans.append((base + start, base + boundary.start()))
-            start = boundary.end()
-        spans.append((base + start, base + len(body)))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    try:
-        from rag.sentences import split_sentences as shared_split
-    except ImportError:
-        return _fallback_split(text)
-    return shared_split(text)
 
 
 # Sentences that address a model rather than report anything ("Ignore previous instructions
@@ -60,10 +46,19 @@ _INSTRUCTION_RE = re.compile(
     r"|^\W*(?:say|answer|respond|reply|output|print|repeat)\b(?: that| only| with|:)",
     re.IGNORECASE,
 )
+# "SECRETARY BLINKEN: ...", "MR PRICE: ...", "Question: ...": a transcript's speaker label,
+# one to five capitalised words and a colon at the start of a line.
+_SPEAKER_LABEL_RE = re.compile(r"^(?:[A-Z][\w.’'\-]*\s+){0,4}[A-Z][\w.’'\-]*:\s+")
 
 
 def looks_like_instruction(sentence: str) -> bool:
     return bool(_INSTRUCTION_RE.search(sentence))
+
+
+def speaker_label_length(sentence: str) -> int:
+    """Characters of a leading speaker label (0 when there is none)."""
+    match = _SPEAKER_LABEL_RE.match(sentence)
+    return match.end() if match else 0
 
 
 class VectorCache(OrderedDict):
@@ -98,6 +93,8 @@ class SourceSentence:
     text: str
     stems: frozenset[str]
     index: int  # position in EvidenceIndex.sentences (row of the vector matrix)
+    position: int = 0  # position within its passage
+    boilerplate: bool = False  # repeated across the source's releases: never an answer
 
 
 @dataclass(frozen=True)
@@ -111,6 +108,7 @@ class SpanMatch:
     similarity: float
     coverage: float
     missing: frozenset[str]  # critical tokens of the claim absent from span and passage metadata
+    sentences: tuple[int, ...] = ()  # EvidenceIndex.sentences rows the span covers
 
     @property
     def quote(self) -> str:
@@ -130,6 +128,7 @@ class EvidenceIndex:
     passages: list[Passage]
     encoder: Encoder
     also_encode: tuple[str, ...] = ()
+    use_boilerplate: bool = True  # False: ignore the chunks' boilerplate flags (an ablation)
     # Vectors by normalised text; pass a VectorCache to share them across questions.
     _cache: MutableMapping[str, np.ndarray] = field(default_factory=dict)
     sentences: list[SourceSentence] = field(init=False)
@@ -139,20 +138,29 @@ class EvidenceIndex:
         self.keyed = {str(i + 1): p for i, p in enumerate(self.passages)}
         self.sentences = []
         self.instructions: list[tuple[str, str]] = []  # (key, sentence) excluded as prompt injection
+        self._by_key: dict[str, list[SourceSentence]] = {}
         for key, passage in self.keyed.items():
             text = passage.chunk.text
+            own: list[SourceSentence] = []
             for start, end in split_sentences(text):
                 start, end = _trim(text, start, end)
+                label = speaker_label_length(text[start:end])
+                if label and len(text[start + label : end].split()) < MIN_LABELLED_WORDS:
+                    continue
+                start += label
                 if end - start < 3:
                     continue
                 sentence = text[start:end]
                 if looks_like_instruction(sentence):
                     self.instructions.append((key, sentence))
                     continue
-                self.sentences.append(
-                    SourceSentence(key, passage, start, end, sentence,
-                                   frozenset(lexical.content_stems(sentence)), len(self.sentences))
+                item = SourceSentence(
+                    key, passage, start, end, sentence, frozenset(lexical.content_stems(sentence)),
+                    len(self.sentences), len(own), self.use_boilerplate and _in_boilerplate(passage, start, end),
                 )
+                own.append(item)
+                self.sentences.append(item)
+            self._by_key[key] = own
         texts = [s.text for s in self.sentences]
         # One encoder call for the sentences and whatever the caller will ask about (the question).
         self.vectors = self.encode(texts + list(self.also_encode))[: len(texts)] if texts else np.zeros((0, 1))
@@ -169,9 +177,9 @@ class EvidenceIndex:
             return np.zeros((0, 1), dtype=np.float32)
         return np.stack([self._cache[k] for k in keys])
 
-    def weighted_overlap(self, query_stems: set[str], stems: frozenset[str]) -> float:
+    def weighted_overlap(self, query_stems: set[str] | frozenset[str], stems: frozenset[str]) -> float:
         """Share of the query's content words found in `stems`, each weighted by its rarity among
-        the retrieved sentences: in a release about Kazakhstan and Albania, "discuss" tells more than "Albania"."""
+        the retrieved sentences: in a release about two countries, "discuss" tells more than their names."""
         if not query_stems:
             return 0.0
         total = sum(self.idf.get(s, self._max_idf) for s in query_stems)
@@ -183,11 +191,16 @@ class EvidenceIndex:
         return math.log((len(self.sentences) + 1) / 0.5)
 
     def of_passage(self, key: str) -> list[SourceSentence]:
-        return [s for s in self.sentences if s.key == key]
+        return self._by_key.get(key, [])
+
+    def neighbours(self, sentence: SourceSentence) -> list[SourceSentence]:
+        """The sentences just before and after `sentence` in its passage."""
+        own = self._by_key[sentence.key]
+        return [own[i] for i in (sentence.position - 1, sentence.position + 1) if 0 <= i < len(own)]
 
     def best_span(self, claim: str, key: str) -> SpanMatch | None:
         """The sentence, or pair of adjacent sentences, of passage `key` that best supports `claim`."""
-        own = self.of_passage(key)
+        own = [s for s in self.of_passage(key) if not s.boilerplate]
         if not own:
             return None
         passage = self.keyed[key]
@@ -203,9 +216,9 @@ class EvidenceIndex:
         best: SpanMatch | None = None
         for i in range(len(own)):
             for width in range(1, MAX_SPAN_SENTENCES + 1):
-                if i + width > len(own):
-                    break
                 group = own[i : i + width]
+                if len(group) < width or group[-1].position - group[0].position != width - 1:
+                    break
                 vec = self.vectors[[s.index for s in group]].sum(axis=0)
                 vec = vec / (np.linalg.norm(vec) or 1.0)
                 start, end = group[0].start, group[-1].end
@@ -216,10 +229,19 @@ class EvidenceIndex:
                     if (t not in dates if t[0] in "#@" else t in absent_names)
                 )
                 match = SpanMatch(key, passage, start, end, float(vec @ claim_vec),
-                                  lexical.coverage(claim_stems, stems), missing)
+                                  lexical.coverage(claim_stems, stems), missing, tuple(s.index for s in group))
                 if best is None or _rank(match) > _rank(best):
                     best = match
         return best
+
+
+def _in_boilerplate(passage: Passage, start: int, end: int) -> bool:
+    """Whether most of the sentence lies in the chunk's boilerplate spans."""
+    spans = getattr(passage.chunk, "boilerplate", ())
+    if not spans:
+        return False
+    covered = sum(max(0, min(end, b) - max(start, a)) for a, b in spans)
+    return covered >= 0.5 * (end - start)
 
 
 def _rank(match: SpanMatch) -> tuple[float, ...]:

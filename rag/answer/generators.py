@@ -15,41 +15,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.answer import lexical, prompts
+from rag.answer import prompts
 from rag.answer.evidence import EvidenceIndex, SourceSentence
 from rag.answer.premise import PremiseFinding
-from rag.answer.scope import asks_for_several
-from rag.answer.relevance import (
-    ScoredSentence,
-    of_expected_type,
-    pick_answer_sentences,
-    pick_release_sentences,
-    score_sentences,
-    titled_text,
-)
+from rag.answer.question import Question
 from rag.settings import GeneratorSettings
 
 BACKENDS = ("extractive", "local", "openai")
 # Characters of passage text shown to a model per passage; chunks are ~200 word pieces already,
 # this only guards against a store holding oversized chunks.
 MAX_PASSAGE_CHARS = 2000
-# After "The releases don't report that X visited Y" (the app's own statement), the quotes are context
-# about Y, so they may be less close to the question than an answer must be (relevance: 0.4).
-PREMISE_CONTEXT_THRESHOLD = 0.3
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    question: str
+    question: Question
     evidence: EvidenceIndex
+    # What the answer selection chose (rag.answer.selection): the extractive writer quotes it,
+    # a model's extractive fallback too; models see all passages and write their own draft.
+    chosen: tuple[SourceSentence, ...] = ()
     premise: PremiseFinding | None = None
-    prefer_recent: bool = False
-    # Critical tokens ("@september", "#2023") every quoted sentence must contain: set when the
-    # question's period is when an event happened rather than when a release was published.
-    must_mention: frozenset[str] = frozenset()
-    # Set when the question asks for a release ("the latest release about Kosovo"): the extractive
-    # generator quotes that release's best sentences (a model sees it among the passages anyway).
-    release_id: str | None = None
 
 
 class Generator(Protocol):
@@ -61,48 +46,13 @@ class Generator(Protocol):
 
 
 class ExtractiveGenerator:
-    """Quotes source sentences verbatim, each with its key. With a false premise, it quotes who did
-    the action and what the asked agent did instead (the service adds the premise statement)."""
+    """Quotes the chosen source sentences verbatim, each with its key; decides nothing itself."""
 
     name = "extractive"
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
-        for sentence in self.choose(request):
+        for sentence in request.chosen:
             yield f"{_as_sentence(sentence.text)} [{sentence.key}]\n"
-
-    def choose(self, request: GenerationRequest) -> list[SourceSentence]:
-        scored = score_sentences(request.question, request.evidence)
-        if request.release_id is not None:  # the release is the answer: its best sentences say what it is about
-            own = [s for s in scored if s.sentence.passage.chunk.doc_id == request.release_id]
-            return pick_release_sentences(own, request.evidence)
-        if request.must_mention:
-            scored = [s for s in scored if request.must_mention <= lexical.period_tokens(s.sentence.text)]
-        if request.premise is not None and not request.premise.others:
-            about = _about_the_others_named(request.question, request.premise, scored)
-            if about:
-                return pick_answer_sentences(about, request.evidence, threshold=PREMISE_CONTEXT_THRESHOLD)
-        if request.premise is not None and request.premise.others:
-            rank = {s.sentence.index: i for i, s in enumerate(scored)}
-            others = sorted(request.premise.others, key=lambda s: rank[s.index])[:2]
-            own = sorted(request.premise.agent_sentences, key=lambda s: rank[s.index])[:1]
-            return others + own
-        # A question asking for a figure quotes only sentences that give one.
-        scored = of_expected_type(request.question, scored)
-        return pick_answer_sentences(scored, request.evidence, prefer_recent=request.prefer_recent,
-                                     spread=asks_for_several(request.question))
-
-
-def _about_the_others_named(question: str, premise: PremiseFinding, scored: list[ScoredSentence]) -> list[ScoredSentence]:
-    """For an unreported premise ("when he visited Ashgabat"), the sentences of passages naming what
-    else the question names (Turkmenistan, Ashgabat), best first, or [] when none is near the
-    question: what the releases do say about those is the useful correction, not the asked person's
-    other meetings that month."""
-    agent = {w.lower() for w in lexical.words(premise.action.agent)}
-    others = lexical.critical_names(question) - agent
-    if not others:
-        return []
-    about = [s for s in scored if any(lexical.mentions(n, titled_text(s.sentence.passage)) for n in others)]
-    return about if about and about[0].score >= PREMISE_CONTEXT_THRESHOLD else []
 
 
 def _as_sentence(text: str) -> str:
@@ -121,13 +71,13 @@ def build_messages(request: GenerationRequest) -> list[dict[str, str]]:
     notes = []
     if request.premise is not None:
         template = prompts.PREMISE_NOTE if request.premise.others else prompts.UNREPORTED_PREMISE_NOTE
-        notes.append(template.format(agent=request.premise.action.who))
-    if request.prefer_recent:
+        notes.append(template.format(agent=request.premise.claim.agent))
+    if request.question.dates.prefer_recent:
         notes.append(prompts.RECENT_NOTE)
     user = prompts.ANSWER_USER_PROMPT.format(
         sources="\n".join(blocks),
         notes=prompts.NOTES_TEMPLATE.format(notes=" ".join(notes)) if notes else "",
-        question=request.question.strip(),
+        question=request.question.standalone,
     )
     return [{"role": "system", "content": prompts.ANSWER_SYSTEM_PROMPT}, {"role": "user", "content": user}]
 

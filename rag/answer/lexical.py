@@ -12,53 +12,23 @@ from functools import lru_cache
 
 import Stemmer
 
+from rag.answer.words import words_for
+
 _STEMMER = Stemmer.Stemmer("english")
 
 WORD_RE = re.compile(r"[A-Za-z\u00C0-\u024F][A-Za-z\u00C0-\u024F'’]*|\d+(?:[.,]\d+)*(?:st|nd|rd|th)?")
 CITATION_MARK_RE = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 
-STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are aren as at be because been before being below
-    between both but by can could did didn do does doesn doing don down during each either else even ever every few
-    for from further had has hasn have haven having he her here hers herself him himself his how however i if in into
-    is isn it its itself just let like may me might more most much must my myself neither no nor not now of off on
-    once only or other ought our ours ourselves out over own per rather same shall she should so some such than that
-    the their theirs them themselves then there these they this those through thus to too under until up upon us very
-    was wasn we were weren what whatever when whenever where whether which while who whom whose why will with within
-    without would yet you your yours yourself yourselves
-    tell say said says saying told know please give list describe explain summarize summarise according""".split()
-)
-
-# Question words that carry no topic of their own ("what did X say" is about X, not about saying).
-QUESTION_FILLER = frozenset("release releases press statement document documents source sources".split())
-
-MONTHS = (
-    "january february march april may june july august september october november december".split()
-)
+_EN = words_for("en")
+STOPWORDS = _EN.stopwords
+QUESTION_FILLER = _EN.question_filler
+MONTHS = _EN.months
 MONTH_NUMBER = {name: i + 1 for i, name in enumerate(MONTHS)} | {
     name[:3]: i + 1 for i, name in enumerate(MONTHS)
 } | {"sept": 9}
-
-# Demonyms that share no prefix with their country; the prefix rule in `same_agent` covers the rest
-# (Albania/Albanian, Kazakhstan/Kazakh, China/Chinese, Russia/Russian ...).
-IRREGULAR_DEMONYMS: dict[str, str] = {
-    "french": "france", "dutch": "netherlands", "british": "britain", "uk": "britain", "english": "britain",
-    "american": "united states", "us": "united states", "u.s.": "united states", "swiss": "switzerland",
-    "greek": "greece", "spanish": "spain", "swedish": "sweden", "danish": "denmark", "finnish": "finland",
-    "polish": "poland", "turkish": "turkey", "türkiye": "turkey", "filipino": "philippines", "irish": "ireland",
-    "welsh": "wales", "scottish": "scotland", "norwegian": "norway", "belgian": "belgium", "thai": "thailand",
-    "emirati": "united arab emirates", "uae": "united arab emirates", "prc": "china", "dprk": "north korea",
-    "rok": "south korea", "saudi": "saudi arabia", "israeli": "israel", "pakistani": "pakistan",
-}
-
-# Words that precede a person's name without being part of it ("Deputy Minister of Foreign Affairs Endrit Yzeiraj").
-TITLE_WORDS = frozenset(
-    """mr mrs ms dr h.e. his her excellency minister deputy vice prime president secretary ambassador foreign affairs
-    state senator general chairman chair chief head director spokesperson spokesman envoy special representative
-    undersecretary under assistant counselor consul king queen prince crown sheikh emir premier chancellor first
-    of and the for europe european international economic cooperation ministry ministries department office
-    national security adviser advisor governor mayor commissioner high""".split()
-)
+IRREGULAR_DEMONYMS = _EN.irregular_demonyms
+TITLE_WORDS = _EN.title_words
+PRONOUNS = _EN.pronouns
 
 
 @lru_cache(maxsize=65536)
@@ -173,3 +143,21 @@ def same_agent(a: str, b: str) -> bool:
 def mentions(name: str, text: str) -> bool:
     """Whether `text` names `name` (a lower-case critical token), allowing country/demonym variants."""
     return any(same_agent(name, word) for word in words(text) if word[0].isupper())
+
+
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers a text states, normalised ("2,000" -> "2000"), and its number words ("three")."""
+    found = {m.group().replace(",", "").rstrip(".") for m in _NUMBER_RE.finditer(text)}
+    return found | {w.lower() for w in words(text) if w.lower() in _EN.number_words}
+
+
+def refers_back(sentence: str) -> bool:
+    """Whether a sentence opens by pointing at what the one before named: "He said ...", "The
+    parties discussed ...", "Both sides agreed ..."."""
+    opening = [w.lower() for w in words(sentence)[:2]]
+    if not opening:
+        return False
+    return opening[0] in PRONOUNS or " ".join(opening) in _EN.anaphoric_openings

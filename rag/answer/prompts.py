@@ -50,6 +50,10 @@ RECENT_NOTE = "The user wants the most recent information: prefer the newest sou
 
 # Fixed answer texts (the app's own statements, never sent to a model).
 REFUSAL_TEXT = "The releases don't say. None of the retrieved passages answers: “{question}”"
+# The question's names are in the releases, but what it asks about them is not.
+KNOWN_REFUSAL_TEXT = "The releases mention {names}, but none of the retrieved passages answers: “{question}”"
+# One part of a multi-part question that no source answers.
+PART_UNANSWERED_TEXT = "The releases don't say: “{part}”"
 NO_PASSAGES_TEXT = "The releases don't say: no release matched the question{filters}."
 UNVERIFIED_TEXT = (
     "The releases may not answer this: none of the generated sentences could be verified against the sources."

@@ -1,40 +1,39 @@
 """AnswerService: question (+ history, filters) -> checked, cited Answer, for every generator.
 
-rewrite follow-up -> read date intent -> retrieve -> split/embed evidence -> refuse if
-nothing relevant -> false-premise check -> generate draft (streamed) -> check every
-sentence's citation -> compose the Answer (renumbered citations, spans, timings).
+analyse the question once (rag.answer.question) -> retrieve (dates and recency are the
+retriever's) -> split and embed the evidence -> select the sentences that answer each part
+(rag.answer.selection) -> check the premise -> refuse, or let the generator write -> check
+every sentence for support and relevance -> compose the Answer (renumbered citations, spans,
+timings). The generator only writes; every decision above is the app's.
 """
 
 from __future__ import annotations
 
-import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from rag.answer import lexical, prompts
+from rag.answer import lexical, prompts, weights
 from rag.answer.citations import check_draft, compose
-from rag.answer.conversation import rewrite_followup, rewrite_with_model
-from rag.answer.dates import DateIntent, parse_date_intent
-from rag.answer.evidence import EvidenceIndex, VectorCache
+from rag.answer.conversation import rewrite_with_model
+from rag.answer.evidence import EvidenceIndex, SourceSentence, VectorCache
 from rag.answer.generators import GenerationRequest, Generator, make_generator
-from rag.answer.premise import check_premise
-from rag.answer.relevance import answers_question, of_expected_type, score_sentences, titled_text
+from rag.answer.nlp import get_annotator
+from rag.answer.premise import PremiseFinding, check_premise
+from rag.answer.question import Question, analyse
+from rag.answer.selection import Selection, select
+from rag.answer.words import words_for
 from rag.types import Answer, AnswerSentence, Filters, Passage
 
-# With "latest"/"most recent", fetch this many times top_k and keep the newest of the
-# passages that score at least RECENT_MIN_SCORE_SHARE of the best one.
-RECENT_CANDIDATE_FACTOR = 3
-RECENT_MIN_SCORE_SHARE = 0.5
-# "What is the latest release about Kosovo?", "the most recent statement on ...": the answer is a release.
-_RELEASE_ASK_RE = re.compile(
-    r"\b(?:latest|most\s+recent|newest|last)\s+(?:press\s+)?(?:release|statement|announcement|readout|"
-    r"news|publication|document)s?\b",
-    re.IGNORECASE,
-)
-_WHEN_RE = re.compile(r"^\s*(?:when|what date|on what date|which date|what day)\b", re.IGNORECASE)
+# A multi-part question also retrieves for each part: up to this many passages each.
+PART_PASSAGES = 3
+# A model's sentence is relevant when it quotes one of each part's best few candidates.
+MODEL_CHOICES = 5
+# After the app's own premise statement, quotes are context, so they may be less relevant.
+PREMISE_CONTEXT_THRESHOLD = 0.2
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,20 @@ class AnswerEvent:
     kind: Literal["status", "token", "answer"]
     text: str = ""
     answer: Answer | None = None
+
+
+@dataclass
+class Gathered:
+    """What an answer is made from, before anything is written."""
+
+    question: Question
+    filters: Filters
+    passages: list[Passage]
+    evidence: EvidenceIndex | None = None
+    selection: Selection | None = None
+    # Period tokens ("@september", "#2023") every quote must contain: the question's period is when
+    # an event happened, not when a release was published (no release was published then).
+    must_mention: frozenset[str] = frozenset()
 
 
 class AnswerService:
@@ -55,30 +68,57 @@ class AnswerService:
         self._newest: tuple[str, date | None] | None = None
         self._generators: dict[str, Generator] = {}
         self._vectors = VectorCache()
+        self.annotator = get_annotator()
 
     # ---- public API ----
 
-    def ask(
-        self,
-        question: str,
-        history: Sequence[tuple[str, str]] = (),
-        filters: Filters = Filters(),
-        top_k: int | None = None,
-        generator: str | None = None,
-    ) -> Answer:
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters = Filters(),
+            top_k: int | None = None, generator: str | None = None) -> Answer:
         for event in self.stream(question, history, filters, top_k, generator):
             if event.kind == "answer":
                 return event.answer
         raise RuntimeError("answer stream ended without an answer")  # stream always ends with one
 
-    def stream(
-        self,
-        question: str,
-        history: Sequence[tuple[str, str]] = (),
-        filters: Filters = Filters(),
-        top_k: int | None = None,
-        generator: str | None = None,
-    ) -> Iterator[AnswerEvent]:
+    def analyse(self, question: str, history: Sequence[tuple[str, str]] = (), backend: str | None = None) -> Question:
+        """The question as the service understands it (follow-ups rewritten, dates, parts, types)."""
+        backend = backend or self.settings.generator.backend
+        rewritten = None
+        if backend == "openai" and history:
+            writer = self._generator(backend)
+            if hasattr(writer, "complete"):  # a capable model rewrites follow-ups; SmolLM2 is too weak
+                rewritten = rewrite_with_model(question, history, writer.complete)
+        return analyse(question, history, self.today(), standalone=rewritten, disable=self.disabled)
+
+    @property
+    def disabled(self) -> frozenset[str]:
+        """Rules switched off by settings (answer.disable), for ablations."""
+        answer = getattr(self.settings, "answer", None)
+        return frozenset(answer.disable) if answer is not None else frozenset()
+
+    def gather(self, question: Question, filters: Filters = Filters(), top_k: int | None = None) -> Gathered:
+        """Retrieve for the question and select the sentences that answer it."""
+        k = top_k or self.settings.retrieval.top_k
+        wanted = question.filters(filters)
+        found = Gathered(question, wanted, self._retrieve(question, wanted, k))
+        if (not found.passages and "period" not in self.disabled
+                and (wanted.date_from, wanted.date_to) != (filters.date_from, filters.date_to)):
+            # Nothing was published in the question's period, but the period may be when the event
+            # happened ("his visit in September 2023", told in a 2025 release): search everything
+            # and accept only sentences that name the period.
+            must_mention = frozenset(lexical.period_tokens(question.dates.phrase))
+            if must_mention:
+                found = Gathered(question, filters, self._retrieve(question, filters, k, with_period=True),
+                                 must_mention=must_mention)
+        if found.passages:
+            found.evidence = EvidenceIndex(found.passages, self.embedder,
+                                           also_encode=(question.standalone, *(p.search_text for p in question.parts)),
+                                           use_boilerplate="boilerplate" not in self.disabled, _cache=self._vectors)
+            keep = (lambda s: found.must_mention <= lexical.period_tokens(s.text)) if found.must_mention else None
+            found.selection = select(question, found.evidence, self.annotator, keep=keep, disable=self.disabled)
+        return found
+
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters = Filters(),
+               top_k: int | None = None, generator: str | None = None) -> Iterator[AnswerEvent]:
         if not question or not question.strip():
             raise ValueError("the question is empty")
         backend = generator or self.settings.generator.backend
@@ -92,89 +132,77 @@ class AnswerService:
             timings[stage] = round(timings.get(stage, 0.0) + now - clock, 4)
             clock = now
 
-        standalone = self._rewrite(question, history, backend, writer)
-        intent = parse_date_intent(standalone, self.today())
-        explicit, filters = filters, intent.merge_into(filters)
+        q = self.analyse(question, history, backend)
         lap("rewrite")
-        if standalone != question.strip():
-            yield AnswerEvent("status", f"Searching the releases for: {standalone}")
-        else:
-            yield AnswerEvent("status", "Searching the releases…")
-
-        query = intent.strip_from(standalone)
-        k = top_k or self.settings.retrieval.top_k
-        passages = self._retrieve(query, filters, k, intent)
-        must_mention: frozenset[str] = frozenset()
-        if not passages and (filters.date_from, filters.date_to) != (explicit.date_from, explicit.date_to):
-            # Nothing was published in the question's period, but the period may be when the event
-            # happened ("his visit in September 2023", told in a 2025 release): search everything,
-            # and accept only sentences that name the period.
-            must_mention = frozenset(lexical.period_tokens(intent.phrase))
-            if must_mention:
-                yield AnswerEvent("status", "No release was published then; looking for releases that mention it…")
-                query, filters = standalone, explicit  # the period's words now help find it
-                passages = self._retrieve(query, filters, k, intent)
+        yield AnswerEvent("status", f"Searching the releases for: {q.standalone}" if q.rewritten
+                          else "Searching the releases…")
+        found = self.gather(q, filters, top_k)
         lap("retrieve")
-        base = {"question": question, "standalone_question": standalone, "generator": backend}
-        if not passages:
-            text = prompts.NO_PASSAGES_TEXT.format(filters=_describe(filters))
-            yield self._final(Answer(text=text, refused=True, **base,
-                                     sentences=(AnswerSentence(text, supported=True, support=1.0),)), timings, started)
+        base = {"question": question, "standalone_question": q.standalone, "generator": backend}
+        if not found.passages:
+            text = prompts.NO_PASSAGES_TEXT.format(filters=_describe(found.filters))
+            yield self._final(_refusal(text, base), timings, started)
             return
 
-        evidence = EvidenceIndex(passages, self.embedder, also_encode=(query,), _cache=self._vectors)
-        scored = score_sentences(query, evidence)
-        if must_mention:
-            scored = [s for s in scored if must_mention <= lexical.period_tokens(s.sentence.text)]
-        scored = of_expected_type(standalone, scored)  # "how much ...?" is answered only by a figure
-        premise = check_premise(standalone, evidence.sentences)
-        if premise is not None and premise.kind == "unreported" and not answers_question(scored):
+        evidence, selection = found.evidence, found.selection
+        premise = None if "premise" in self.disabled else check_premise(q, evidence, self.annotator)
+        if premise is not None and premise.kind == "unreported" and not _on_topic(q, premise, selection):
             premise = None  # off-topic sources: a plain "the releases don't say"
-        release = _asked_release(standalone, passages) if intent.prefer_recent and premise is None else None
+        release = _asked_release(q, found.passages) if premise is None and "release" not in self.disabled else None
+        chosen = self._chosen(q, selection, premise, release)
         lap("check")
-        if not answers_question(scored) and premise is None and release is None:
-            text = prompts.REFUSAL_TEXT.format(question=standalone)
-            yield self._final(Answer(text=text, refused=True, passages=tuple(passages), **base,
-                                     sentences=(AnswerSentence(text, supported=True, support=1.0),)), timings, started)
+        if not chosen and premise is None:
+            text = _refusal_text(q, found.passages)
+            yield self._final(_refusal(text, base, found.passages), timings, started)
             return
 
         if backend != "extractive":
             yield AnswerEvent("status", "Writing the answer…")
-        # release_id: models ignore it; the extractive writer (and a model's extractive fallback) quotes it
-        request = GenerationRequest(standalone, evidence, premise, intent.prefer_recent, must_mention,
-                                    release_id=release.doc_id if release else None)
+        request = GenerationRequest(q, evidence, tuple(chosen), premise)
         pieces = []
         for piece in writer.stream(request):
             pieces.append(piece)
             yield AnswerEvent("token", piece)
-        draft = "".join(pieces)
         lap("generate")
 
         yield AnswerEvent("status", "Checking every sentence against its source…")
-        checked = check_draft(draft, evidence)
+        # What a draft may cite: what the selection chose, and the few best candidates of each part
+        # (a model may well pick the second best); with a premise statement, context sentences too.
+        allowed = {s.index for s in chosen} | {c.sentence.index for part in selection.ranked for c in part[:MODEL_CHOICES]}
+        threshold = PREMISE_CONTEXT_THRESHOLD if premise else weights.ANSWER_THRESHOLD
+
+        def relevant(match) -> bool:
+            return any(i in allowed or selection.relevance_of(i) >= threshold for i in match.sentences)
+
+        checked = check_draft("".join(pieces), evidence, relevant)
         if backend != "extractive" and not any(c.supported for c in checked):
             # The model wrote nothing the sources support, though they are relevant: quote them
             # instead, and say so in `generator`, rather than answer with nothing.
             fallback = "".join(self._generator("extractive").stream(request))
-            checked += [c for c in check_draft(fallback, evidence) if c.supported]
+            checked += [c for c in check_draft(fallback, evidence, relevant) if c.supported]
             if any(c.supported for c in checked):
                 base["generator"] = f"{backend}+extractive"
         preface = [premise.statement] if premise else []
+        if release is not None and any(c.supported for c in checked):
+            preface.append(_release_statement(release))
         composed = compose(checked, preface)
-        supported = [c for c in checked if c.supported]
-        refused = False
         text, sentences, citations = composed.text, composed.sentences, composed.citations
-        if not supported and not preface:
+        refused = False
+        if not any(c.supported for c in checked) and not premise:
             refused = True
             said_no = any(c.verdict == "refusal" for c in checked)
-            text = prompts.REFUSAL_TEXT.format(question=standalone) if said_no else prompts.UNVERIFIED_TEXT
-            sentences = (AnswerSentence(text, supported=True, support=1.0),) + sentences
-        elif supported and _WHEN_RE.match(standalone):
-            text, sentences = _add_release_date(text, sentences, citations)
-        if supported and release is not None:
-            text, sentences = _name_the_release(text, sentences, citations, release.doc_id)
+            text = prompts.REFUSAL_TEXT.format(question=q.standalone) if said_no else prompts.UNVERIFIED_TEXT
+            sentences = (AnswerSentence(text, supported=True, support=1.0, own=True),) + sentences
+        else:
+            text, sentences, citations = _with_release_facts(q, release, text, sentences, citations)
+            if not premise:
+                for index in selection.unanswered:
+                    if release is not None and _asks_for_release_part(q.parts[index].text):
+                        continue  # the release named above answers it
+                    statement = prompts.PART_UNANSWERED_TEXT.format(part=q.parts[index].text)
+                    text, sentences = f"{text} {statement}", sentences + (AnswerSentence(statement, own=True),)
         lap("check")
-        answer = Answer(text=text, sentences=sentences, citations=citations, passages=tuple(passages),
+        answer = Answer(text=text, sentences=sentences, citations=citations, passages=tuple(found.passages),
                         refused=refused, false_premise=premise is not None, **base)
         yield self._final(answer, timings, started)
 
@@ -184,41 +212,51 @@ class AnswerService:
         return self._newest_release() or date.today()
 
     def warm_up(self) -> None:
-        """Load the configured generator's model now (in the background), not on the first question."""
+        """Load what the first question needs now (in the background), not on the first question."""
+        threading.Thread(target=self.annotator.warm_up, name="nlp-warm-up", daemon=True).start()
         if self.settings.generator.backend == "local":
-            import threading
-
             from rag.answer.local_model import get_local_model
 
             threading.Thread(target=get_local_model, name="local-llm-warm-up", daemon=True).start()
 
     # ---- helpers ----
 
-    @staticmethod
-    def _rewrite(question: str, history: Sequence[tuple[str, str]], backend: str, writer: Generator) -> str:
-        """Follow-ups become standalone questions: by the model when an OpenAI-compatible one is in use
-        (SmolLM2 is too weak to trust with it) and its rewrite looks sane, else deterministically."""
-        if backend == "openai" and history and hasattr(writer, "complete"):
-            rewritten = rewrite_with_model(question, history, writer.complete)
-            if rewritten:
-                return rewritten
-        return rewrite_followup(question, history)
-
     def _generator(self, backend: str) -> Generator:
         if backend not in self._generators:
             self._generators[backend] = make_generator(backend, self.settings.generator)
         return self._generators[backend]
 
-    def _retrieve(self, query: str, filters: Filters, k: int, intent: DateIntent) -> list[Passage]:
-        if not intent.prefer_recent:
-            return self.retriever.retrieve(query, filters=filters, k=k)
-        candidates = self.retriever.retrieve(query, filters=filters, k=k * RECENT_CANDIDATE_FACTOR)
-        if not candidates:
-            return []
-        best = max(p.score for p in candidates)
-        relevant = [p for p in candidates if p.score >= RECENT_MIN_SCORE_SHARE * best]
-        relevant.sort(key=lambda p: (p.chunk.published or date.min, p.score), reverse=True)
-        return relevant[:k]
+    def _retrieve(self, question: Question, filters: Filters, k: int, with_period: bool = False) -> list[Passage]:
+        """The passages for the question, and for each part of a multi-part one."""
+        query = question.standalone if with_period else question.query
+        recent = question.dates.prefer_recent
+        passages = self.retriever.retrieve(query, filters=filters, k=k, recent=recent)
+        if len(question.parts) > 1:
+            have = {p.chunk.chunk_id for p in passages}
+            for part in question.parts:
+                extra = self.retriever.retrieve(part.search_text, filters=filters, k=k, recent=recent)
+                new = [p for p in extra if p.chunk.chunk_id not in have][:PART_PASSAGES]
+                have.update(p.chunk.chunk_id for p in new)
+                passages += new
+        return passages
+
+    def _chosen(self, q: Question, selection: Selection, premise: PremiseFinding | None, release) -> list[SourceSentence]:
+        """What the answer quotes: the selection's choice, or what corrects a false premise, or the
+        asked-for release's best sentences."""
+        if premise is not None:
+            if premise.kind == "misattributed":
+                return list(premise.others[:2]) + list(premise.agent_sentences[:1])
+            # unreported: what the agent did do instead, then what the releases say about the
+            # question's other names
+            context = [c for part in selection.ranked for c in part if c.relevance >= PREMISE_CONTEXT_THRESHOLD]
+            own = set(premise.agent_sentences)
+            context.sort(key=lambda c: (c.sentence not in own, not _names_other_than_agent(q, c.sentence), -c.relevance))
+            return list(dict.fromkeys(c.sentence for c in context))[:2]
+        if release is not None:
+            own = [c for part in selection.ranked for c in part if c.sentence.passage.chunk.doc_id == release.doc_id]
+            own.sort(key=lambda c: -c.relevance)
+            return list(dict.fromkeys(c.sentence for c in own))[:2]
+        return [c.sentence for c in selection.chosen]
 
     def _newest_release(self) -> date | None:
         """Publication date of the newest release in the store, cached per store version."""
@@ -243,6 +281,53 @@ class AnswerService:
         return AnswerEvent("answer", answer=answer)
 
 
+def _refusal(text: str, base: dict, passages: Sequence[Passage] = ()) -> Answer:
+    return Answer(text=text, refused=True, passages=tuple(passages), **base,
+                  sentences=(AnswerSentence(text, supported=True, support=1.0, own=True),))
+
+
+def _refusal_text(q: Question, passages: Sequence[Passage]) -> str:
+    """"The releases mention X, but ..." when the passages do know the question's names."""
+    known = [n for n in _display_names(q) if any(lexical.mentions(n.lower(), f"{p.chunk.title}. {p.chunk.text}")
+                                                 for p in passages)]
+    if known:
+        return prompts.KNOWN_REFUSAL_TEXT.format(names=_join(known), question=q.standalone)
+    return prompts.REFUSAL_TEXT.format(question=q.standalone)
+
+
+def _display_names(q: Question) -> list[str]:
+    """The question's names as it writes them ("Albania", not "albania")."""
+    seen = []
+    for word in lexical.words(q.standalone):
+        if word.lower() in q.names and word not in seen:
+            seen.append(word)
+    return seen
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _on_topic(q: Question, premise: PremiseFinding, selection: Selection) -> bool:
+    """Whether the passages are about what an unreported premise concerns: they answer the
+    question, or (for a presupposed visit) some sentence is context about the place."""
+    if selection.answers:
+        return True
+    if premise.claim.event is None:
+        return False
+    # a presupposed visit: the passages know the visitor (then the statement corrects the question)
+    agent = [w.lower() for w in lexical.words(premise.claim.agent) if w[:1].isupper()]
+    texts = [f"{s.passage.chunk.title}. {s.passage.chunk.text}" for s in selection.ranked_sentences()]
+    return bool(agent) and any(lexical.mentions(a, t) for a in agent for t in texts)
+
+
+def _names_other_than_agent(q: Question, sentence: SourceSentence) -> bool:
+    agent = {w.lower() for w in lexical.words(q.claim.agent)} if q.claim else set()
+    others = q.names - agent
+    text = f"{sentence.passage.chunk.title}. {sentence.text}"
+    return not others or any(lexical.mentions(n, text) for n in others)
+
+
 def _describe(filters: Filters) -> str:
     parts = []
     if filters.date_from:
@@ -254,40 +339,47 @@ def _describe(filters: Filters) -> str:
     return (" " + " ".join(parts)) if parts else ""
 
 
-def _asked_release(question: str, passages: list[Passage]):
+def _asked_release(q: Question, passages: list[Passage]):
     """For "What is the latest release about X?", the newest retrieved release that names X (its
-    chunk), else None. `passages` come newest first: `_retrieve` orders them so for "latest"."""
-    if not _RELEASE_ASK_RE.search(question):
+    chunk), else None. Passages come newest first for such a question (the retriever's `recent`)."""
+    if not q.asks_for_release:
         return None
-    names = lexical.critical_names(question)
-    for passage in passages:
-        text = titled_text(passage)
+    texts = [f"{p.chunk.title}. {p.chunk.text}" for p in passages]
+    # names no passage mentions ("the EU" for a statement that says "European Union") don't decide
+    names = [n for n in q.names if any(lexical.mentions(n, t) for t in texts)]
+    for passage, text in zip(passages, texts):
         if all(lexical.mentions(name, text) for name in names):
             return passage.chunk
     return None
 
 
-def _name_the_release(text, sentences, citations, doc_id: str):
-    """Put the asked-for release's title and date, from its metadata, before the quotes from it."""
-    cited = next((c for c in citations if c.doc_id == doc_id), None)
-    if cited is None or not cited.published:
-        return text, sentences
-    statement = prompts.LATEST_RELEASE_TEXT.format(title=cited.title, date=cited.published.strftime("%-d %B %Y"))
-    marked, sentence = _cited_statement(statement, cited.key)
-    return f"{marked} {text}", (sentence,) + sentences
+def _asks_for_release_part(text: str) -> bool:
+    words = words_for("en")
+    low = {w.lower() for w in lexical.words(text)}
+    return bool(low & words.release_nouns) and bool(low & words.recency_words)
 
 
-def _add_release_date(text, sentences, citations):
-    """A "when" question gets the release's date, from the metadata of the first cited release."""
-    first = next((c for c in citations if c.published), None)
-    if first is None:
-        return text, sentences
-    statement = prompts.RELEASE_DATE_TEXT.format(date=first.published.strftime("%-d %B %Y"))
-    marked, sentence = _cited_statement(statement, first.key)
-    return f"{text} {marked}", sentences + (sentence,)
+def _release_statement(chunk) -> str:
+    published = chunk.published.strftime("%-d %B %Y") if chunk.published else "an unknown date"
+    return prompts.LATEST_RELEASE_TEXT.format(title=chunk.title, date=published)
 
 
-def _cited_statement(statement: str, key: str) -> tuple[str, AnswerSentence]:
-    """The app's own statement from a release's metadata, cited to that release: as shown in the
-    answer text (marker before the full stop) and as an answer sentence."""
-    return statement[:-1] + f" [{key}].", AnswerSentence(statement, (key,), True, 1.0)
+def _with_release_facts(q: Question, release, text, sentences, citations):
+    """The app's statements from release metadata, each cited to its release: the asked-for
+    release's title and date, or for a question asking when, the date of the first cited release."""
+    if release is not None:
+        cited = next((c for c in citations if c.doc_id == release.doc_id), None)
+        if cited is not None:  # the preface statement gets its release's citation
+            statement = _release_statement(release)
+            marked = statement[:-1] + f" [{cited.key}]."
+            sentences = tuple(AnswerSentence(s.text, (cited.key,), True, 1.0) if s.text == statement else s
+                              for s in sentences)
+            text = text.replace(statement, marked, 1)
+        return text, sentences, citations
+    if any(p.answer_type == "date" for p in q.parts):
+        first = next((c for c in citations if c.published), None)
+        if first is not None:
+            statement = prompts.RELEASE_DATE_TEXT.format(date=first.published.strftime("%-d %B %Y"))
+            text = f"{text} {statement[:-1]} [{first.key}]."
+            sentences = sentences + (AnswerSentence(statement, (first.key,), True, 1.0),)
+    return text, sentences, citations

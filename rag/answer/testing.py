@@ -47,9 +47,12 @@ class StaticRetriever:
     chunks: list[Chunk]
     calls: list[tuple[str, Filters, int | None]] = field(default_factory=list)
 
-    def retrieve(self, query: str, filters: Filters = Filters(), k: int | None = None, mode: str | None = None):
+    def retrieve(self, query: str, filters: Filters = Filters(), k: int | None = None, mode: str | None = None,
+                 recent: bool = False):
         self.calls.append((query, filters, k))
         kept = [c for c in self.chunks if _passes(c, filters)]
+        if recent:  # newest first, as the real retriever orders "the latest" passages
+            kept.sort(key=lambda c: c.published or date.min, reverse=True)
         return [Passage(c, score=1.0 - 0.01 * i, rank=i + 1) for i, c in enumerate(kept[: k or len(kept)])]
 
 
@@ -59,3 +62,28 @@ def _passes(chunk: Chunk, filters: Filters) -> bool:
     if filters.date_to and (chunk.published is None or chunk.published > filters.date_to):
         return False
     return not filters.sources or chunk.source in filters.sources
+
+
+@dataclass
+class EmbeddingRetriever:
+    """Ranks its chunks by cosine similarity to the query with a real embedder (dense retrieval
+    without a store), honouring date/source filters and `recent`; records every call."""
+
+    chunks: list[Chunk]
+    embedder: object
+    calls: list[tuple[str, Filters, int | None]] = field(default_factory=list)
+    vectors: object = None  # the chunks' vectors, when already encoded
+
+    def __post_init__(self) -> None:
+        self._vectors = self.vectors if self.vectors is not None else self.embedder.encode(
+            [c.embed_text for c in self.chunks])
+
+    def retrieve(self, query: str, filters: Filters = Filters(), k: int | None = None, mode: str | None = None,
+                 recent: bool = False):
+        self.calls.append((query, filters, k))
+        scores = self._vectors @ self.embedder.encode([query])[0]
+        ranked = sorted((i for i, c in enumerate(self.chunks) if _passes(c, filters)), key=lambda i: -scores[i])
+        ranked = ranked[: k or len(ranked)]
+        if recent:
+            ranked.sort(key=lambda i: self.chunks[i].published or date.min, reverse=True)
+        return [Passage(self.chunks[i], score=float(scores[i]), rank=r + 1) for r, i in enumerate(ranked)]

@@ -51,8 +51,12 @@ def parse_config(spec: str) -> EvalConfig:
     if len(parts) > 2 and parts[2]:
         for pair in parts[2].split(","):
             key, _, value = pair.partition("=")
-            if key not in RETRIEVAL_KEYS or not value:
-                raise ValueError(f"config {spec!r}: {pair!r} is not key=value with key in {sorted(RETRIEVAL_KEYS)}")
+            if key not in RETRIEVAL_KEYS | {"disable"} or not value:
+                raise ValueError(f"config {spec!r}: {pair!r} is not key=value with key in "
+                                 f"{sorted(RETRIEVAL_KEYS | {'disable'})}")
+            if key == "disable":  # answer rules switched off: disable=premise+roles
+                overrides[key] = value.split("+")
+                continue
             overrides[key] = value if key == "fusion" else float(value) if key == "dense_weight" else int(value)
     if len(parts) > 3:
         raise ValueError(f"config {spec!r}: expected mode[:generator][:key=value,...]")
@@ -61,8 +65,13 @@ def parse_config(spec: str) -> EvalConfig:
 
 def configure(settings, config: EvalConfig):
     """The settings a configuration runs under (a new object; ``settings`` is not changed)."""
-    retrieval = settings.retrieval.model_copy(update={"mode": config.mode, **config.retrieval})
+    retrieval_keys = {k: v for k, v in config.retrieval.items() if k != "disable"}
+    if "boilerplate" in config.retrieval.get("disable", ()):
+        retrieval_keys["boilerplate_penalty"] = 0.0
+    retrieval = settings.retrieval.model_copy(update={"mode": config.mode, **retrieval_keys})
     update: dict[str, Any] = {"retrieval": retrieval}
+    if "disable" in config.retrieval:
+        update["answer"] = settings.answer.model_validate({"disable": config.retrieval["disable"]})
     if config.generator and config.generator != RETRIEVAL_ONLY:
         update["generator"] = settings.generator.model_copy(update={"backend": config.generator})
     return settings.model_copy(update=update)
@@ -153,17 +162,14 @@ def score_answer(question: SuiteQuestion, answer) -> dict[str, float | None]:
     }
 
 
-def retrieval_query(services, question: str, filters):
-    """The query and filters the answer service retrieves with: a date phrase ("in March 2022")
-    becomes a filter and leaves the query. ("latest" re-sorting by date is the service's own
-    step after retrieval and is not part of the scored ranking.)"""
-    try:
-        from rag.answer.dates import parse_date_intent
-    except ImportError:  # answer layer absent: score the plain question
+def retrieval_query(services, question: str, filters, history=()):
+    """The query and filters the answer service retrieves with, from its own question analysis:
+    a date phrase ("in March 2022") becomes a filter and leaves the query. ("latest" re-sorting by
+    date is the retriever's `recent` mode and is not part of the scored ranking.)"""
+    analysed = services.answers.analyse(question, history) if hasattr(services.answers, "analyse") else None
+    if analysed is None:  # a stand-in answer service: score the plain question
         return question, filters
-    today = services.answers.today() if hasattr(services.answers, "today") else None
-    intent = parse_date_intent(question, today)
-    return intent.strip_from(question) or question, intent.merge_into(filters)
+    return analysed.query or analysed.standalone, analysed.filters(filters)
 
 
 def run_question(services, config: EvalConfig, question: SuiteQuestion) -> QuestionResult:
@@ -182,7 +188,7 @@ def run_question(services, config: EvalConfig, question: SuiteQuestion) -> Quest
             setattr(result, key, value)
         # Retrieval is scored on its own ranking (deeper than what the generator sees), for the
         # question as the service understood it (follow-ups are rewritten to stand alone).
-        query, filters = retrieval_query(services, answer.standalone_question or question.question, question.filters)
+        query, filters = retrieval_query(services, question.question, question.filters, question.history)
         passages = services.retriever.retrieve(query, filters=filters, k=RETRIEVE_K, mode=config.mode)
         _record_ranking(result, question, passages)
     except Exception as exc:  # one broken question must not sink a 100-question run
@@ -191,13 +197,8 @@ def run_question(services, config: EvalConfig, question: SuiteQuestion) -> Quest
 
 
 def _retrieval_only(services, config: EvalConfig, question: SuiteQuestion, result: QuestionResult) -> QuestionResult:
-    standalone = question.question
-    if question.history:
-        from rag.answer.conversation import rewrite_followup
-
-        standalone = rewrite_followup(question.question, question.history)
     started = time.perf_counter()
-    query, filters = retrieval_query(services, standalone, question.filters)
+    query, filters = retrieval_query(services, question.question, question.filters, question.history)
     passages = services.retriever.retrieve(query, filters=filters, k=RETRIEVE_K, mode=config.mode)
     result.timings = {"retrieve": time.perf_counter() - started}
     _record_ranking(result, question, passages)

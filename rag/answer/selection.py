@@ -1,0 +1,282 @@
+"""Answer selection: which retrieved sentences answer the question, part by part.
+
+Every sentence of the retrieved passages is scored against each part of the question by one
+logistic model over a few general signals (weights fitted on the dev suites by
+eval/tools/fit_selection.py, in rag.answer.weights):
+
+- similarity: embedding cosine of the sentence to the part and to the whole question;
+- overlap: the question's content words in the sentence (rare words weigh more), names
+  counting as present when the passage or its title names them; `focus`: the same for the
+  question's words that are not names (what is asked about them);
+- answer type: for a part asking for a person, organisation, place, date, number or named
+  item, whether the sentence names one that the question does not (spaCy's entities), and
+  whether it is said about what the question asks (`anchored`: the entity hangs from the
+  question's verb or asked-for noun, "2,000 Afghans" from "gave safe harbor");
+- the passage's retrieval rank and whether the sentence opens its passage.
+
+The model's probability is a sentence's *relevance*. A part is answered when its best
+sentence is relevant enough (ANSWER_THRESHOLD); every other sentence shown must be relevant
+too (SHOW_THRESHOLD). Questions, boilerplate and speaker-only lines are never candidates.
+Entity annotation (the costly signal) runs only for typed parts, on the few best sentences
+by the other signals and their neighbours, where the answer often sits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.answer import lexical, weights
+from rag.answer.evidence import EvidenceIndex, SourceSentence
+from rag.answer.nlp import LABELS_BY_TYPE, Annotator, Entity, parse_question
+from rag.answer.question import Question, QuestionPart
+from rag.answer.words import words_for
+
+# Sentences annotated per typed part: the best by the cheap signals, and their neighbours.
+ANNOTATE_TOP = 12
+NEIGHBOURS_OF_TOP = 4
+DUPLICATE_SIMILARITY = 0.9
+MAX_SENTENCES = 3
+MAX_SEVERAL = 4  # a list or comparison question, or a multi-part one
+
+# Roles a "who is the ...?" question may name: the answer must name the role too. Not the generic
+# ones ("official", "leader"): any official answers "which officials".
+ROLE_NOUNS = words_for("en").head_nouns["person"] - words_for("en").generic_person_nouns
+
+# No sentence length: longer sentences hold more facts in one archive's style and fewer in another's.
+CHEAP_FEATURES = ("sim_part", "sim_question", "neighbour_sim", "overlap", "focus", "names_context", "names_in",
+                  "inv_rank", "first")
+TYPED_FEATURES = CHEAP_FEATURES + ("typed", "untyped", "anchored")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    sentence: SourceSentence
+    part: int
+    relevance: float  # 0..1
+    features: dict[str, float] = field(compare=False, default_factory=dict)
+    entity: Entity | None = None  # the typed answer the sentence names, if any
+
+
+@dataclass(frozen=True)
+class Selection:
+    question: Question
+    ranked: tuple[tuple[Candidate, ...], ...]  # per part, best first (typed parts: annotated ones only)
+    chosen: tuple[Candidate, ...]  # what the extractive writer quotes, in answer order
+    unanswered: tuple[int, ...]  # parts no sentence answers
+
+    @property
+    def answers(self) -> bool:
+        return bool(self.chosen)
+
+    @property
+    def best(self) -> float:
+        return max((c[0].relevance for c in self.ranked if c), default=0.0)
+
+    def ranked_sentences(self) -> list[SourceSentence]:
+        return list(dict.fromkeys(c.sentence for part in self.ranked for c in part))
+
+    def relevance_of(self, index: int) -> float:
+        """The best relevance of sentence `index` (EvidenceIndex row) to any part."""
+        return max((c.relevance for part in self.ranked for c in part if c.sentence.index == index), default=0.0)
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _score(features: dict[str, float], model: dict) -> float:
+    z = model["intercept"] + sum(weight * features.get(name, 0.0) for name, weight in model["coef"].items())
+    return _sigmoid(z)
+
+
+def sentence_features(question: Question, evidence: EvidenceIndex) -> list[list[dict[str, float]]]:
+    """Per part, the cheap features of every evidence sentence (in evidence order)."""
+    parts = [p.search_text for p in question.parts]
+    vectors = evidence.encode([question.standalone] + parts)
+    sims_question = evidence.vectors @ vectors[0] if evidence.sentences else np.zeros(0)
+    name_stems = {lexical.stem(w) for name in question.names for w in name.split()}
+    context: dict[str, frozenset[str]] = {}
+    names_in_passage: dict[str, float] = {}
+    for key, passage in evidence.keyed.items():
+        text = f"{passage.chunk.title}. {passage.chunk.text}"
+        present = {n for n in question.names if lexical.mentions(n, text)}
+        context[key] = frozenset(lexical.stem(w) for n in present for w in n.split())
+        names_in_passage[key] = _groups_mentioned(question, text)
+    names_in = [_names_in(question, s, evidence, names_in_passage[s.key]) for s in evidence.sentences]
+    result = []
+    for part, vector in zip(question.parts, vectors[1:]):
+        sims = evidence.vectors @ vector if evidence.sentences else np.zeros(0)
+        stems = lexical.content_stems(part.text) | name_stems
+        rows = []
+        for s, sim, sim_q, named in zip(evidence.sentences, sims, sims_question, names_in):
+            around = [float(sims_question[n.index]) for n in evidence.neighbours(s)]
+            rows.append({
+                "sim_part": float(sim), "sim_question": float(sim_q), "neighbour_sim": max(around, default=0.0),
+                "overlap": evidence.weighted_overlap(stems, s.stems | context[s.key]),
+                # nothing asked beyond the names ("What did X say about Y?"): nothing is missing
+                "focus": evidence.weighted_overlap(part.focus, s.stems) if part.focus else 1.0,
+                "names_context": names_in_passage[s.key], "names_in": named,
+                "inv_rank": 1.0 / max(s.passage.rank, 1),
+                "first": float(s.position == 0),
+            })
+        result.append(rows)
+    return result
+
+
+def _groups_mentioned(question: Question, text: str) -> float:
+    """Share of the question's names (as written: "Ilse Varga" is one) that `text` mentions."""
+    groups = question.name_groups or tuple((n,) for n in question.names)
+    if not groups:
+        return 1.0
+    return sum(any(lexical.mentions(n, text) for n in group) for group in groups) / len(groups)
+
+
+def _names_in(question: Question, sentence: SourceSentence, evidence: EvidenceIndex, in_passage: float) -> float:
+    """Share of the question's names the sentence mentions; a sentence that opens by pointing back
+    ("He described ...", "The parties discussed ...") speaks of what was named before it."""
+    if not lexical.refers_back(sentence.text):
+        return _groups_mentioned(question, sentence.text)
+    if sentence.position == 0:
+        return in_passage
+    before = evidence.of_passage(sentence.key)[sentence.position - 1].text
+    return _groups_mentioned(question, before + " " + sentence.text)
+
+
+def eligible(sentence: SourceSentence) -> bool:
+    """Never an answer: boilerplate, and questions quoted in a transcript."""
+    return not sentence.boilerplate and not sentence.text.rstrip(" \"'”’)").endswith("?")
+
+
+def typed_entity(part: QuestionPart, question: Question, entities: tuple[Entity, ...],
+                 sentence: SourceSentence | None = None, roles_rule: bool = True) -> tuple[Entity | None, bool]:
+    """(an entity of the part's answer type that the question does not name, whether it is said
+    about what the part asks). A question naming the role it asks about ("Who is X's ambassador
+    to Y?") is answered only by a sentence that names the role too."""
+    labels = LABELS_BY_TYPE[part.answer_type]
+    lemmas = parse_question(part.text).anchors
+    anchors = {lexical.stem(a) for a in lemmas}
+    roles = {lexical.stem(a) for a in lemmas if a in ROLE_NOUNS}
+    if roles_rule and roles and sentence is not None and not roles & sentence.stems:
+        return None, False
+    found, anchored = None, False
+    for entity in entities:
+        if entity.label not in labels or _named_in(entity.text, question):
+            continue
+        if part.answer_type == "number" and lexical.numbers(entity.text) <= question.numbers:
+            continue
+        on_topic = not anchors or bool(anchors & {lexical.stem(w) for w in entity.context})
+        if found is None or (on_topic and not anchored):
+            found, anchored = entity, on_topic
+    return found, anchored
+
+
+def _named_in(text: str, question: Question) -> bool:
+    words = [w for w in lexical.words(text) if len(w) > 2]
+    return bool(words) and all(w.lower() in question.standalone.lower() or lexical.mentions(w.lower(), question.standalone)
+                               for w in words)
+
+
+def rank(question: Question, evidence: EvidenceIndex, annotator: Annotator,
+         keep: Callable[[SourceSentence], bool] | None = None,
+         disable: frozenset[str] = frozenset()) -> tuple[tuple[Candidate, ...], ...]:
+    """Per part, the candidate sentences best first, with their relevance; `keep` narrows the
+    candidates; `disable` switches off "types" (no answer-type signals) or "roles", for ablations."""
+    features = sentence_features(question, evidence)
+    ranked = []
+
+    def usable(sentence: SourceSentence) -> bool:
+        return eligible(sentence) and (keep is None or keep(sentence))
+
+    for index, part in enumerate(question.parts):
+        rows = features[index]
+        cheap = [(s, f, _score(f, weights.CHEAP)) for s, f in zip(evidence.sentences, rows) if usable(s)]
+        cheap.sort(key=lambda item: -item[2])
+        if not part.typed or "types" in disable:
+            ranked.append(tuple(Candidate(s, index, p, f) for s, f, p in cheap))
+            continue
+        pool = {s.index: (s, f) for s, f, _ in cheap[:ANNOTATE_TOP]}
+        for s, _, _ in cheap[:NEIGHBOURS_OF_TOP]:
+            for n in evidence.neighbours(s):
+                if usable(n):
+                    pool.setdefault(n.index, (n, rows[n.index]))
+        items = list(pool.values())
+        annotations = annotator.annotate([s.text for s, _ in items])
+        candidates = []
+        for (s, f), annotation in zip(items, annotations):
+            entity, anchored = typed_entity(part, question, annotation.entities, s, "roles" not in disable)
+            full = {**f, "typed": float(entity is not None), "untyped": float(entity is None),
+                    "anchored": float(anchored and entity is not None)}
+            candidates.append(Candidate(s, index, _score(full, weights.TYPED), full, entity))
+        candidates.sort(key=lambda c: -c.relevance)
+        ranked.append(tuple(candidates))
+    return tuple(ranked)
+
+
+def select(question: Question, evidence: EvidenceIndex, annotator: Annotator,
+           keep: Callable[[SourceSentence], bool] | None = None, disable: frozenset[str] = frozenset()) -> Selection:
+    """The sentences that answer the question: each part's best, then other relevant ones."""
+    ranked = rank(question, evidence, annotator, keep, disable)
+    return choose(question, evidence, ranked, weights.ANSWER_THRESHOLD, weights.SHOW_THRESHOLD, disable=disable)
+
+
+def _adds_to(candidate: Candidate, part: QuestionPart) -> bool:
+    """A sentence beyond a part's best must say something about what the part asks: a typed
+    answer of its own, or (for other parts) one of the part's words that are not names."""
+    if part.typed:
+        return candidate.entity is not None
+    return not part.focus or candidate.features.get("focus", 0.0) > 0.0
+
+
+def choose(question: Question, evidence: EvidenceIndex, ranked: tuple[tuple[Candidate, ...], ...],
+           answer_threshold: float, show_threshold: float, margin: float | None = None,
+           disable: frozenset[str] = frozenset()) -> Selection:
+    """The choice from ranked candidates (apart from `rank`, so thresholds can be tuned on one ranking)."""
+    several = question.several
+    limit = MAX_SEVERAL if several else MAX_SENTENCES
+    # More sentences must also score this share of their part's best: a clear answer is not padded.
+    margin = weights.RELATIVE_MARGIN if margin is None else margin
+    chosen: list[Candidate] = []
+    unanswered = []
+
+    def duplicate(candidate: Candidate) -> bool:
+        vector = evidence.vectors[candidate.sentence.index]
+        return any(c.sentence.index == candidate.sentence.index
+                   or float(vector @ evidence.vectors[c.sentence.index]) >= DUPLICATE_SIMILARITY for c in chosen)
+
+    # Each part's best first, so a multi-part question gets every part it can.
+    for index, candidates in enumerate(ranked):
+        if not candidates or candidates[0].relevance < answer_threshold:
+            unanswered.append(index)
+            continue
+        if not duplicate(candidates[0]):
+            chosen.append(candidates[0])
+    # A statement's best sentence is often a frame ("X spoke today with Y") whose content follows:
+    # the next sentence of its passage goes with it when it is nearly as relevant.
+    for index in range(len(ranked)):
+        if "follow-on" in disable or index in unanswered or question.parts[index].typed or len(chosen) >= limit:
+            continue
+        best = ranked[index][0]
+        following = next((c for c in ranked[index] if c.sentence.key == best.sentence.key
+                          and c.sentence.position == best.sentence.position + 1), None)
+        if following is not None and following.relevance >= margin * best.relevance and not duplicate(following):
+            chosen.append(following)
+    # Then more relevant sentences, best first; a question wanting several releases takes each
+    # release's best before a second sentence of any release.
+    answered = [i for i in range(len(ranked)) if i not in unanswered]
+    extra = sorted((c for i in answered for c in ranked[i][1:]
+                    if c.relevance >= show_threshold and c.relevance >= margin * ranked[i][0].relevance
+                    and ("extras" in disable or _adds_to(c, question.parts[i]))),
+                   key=lambda c: -c.relevance)
+    if several:
+        cited = {c.sentence.passage.chunk.doc_id for c in chosen}
+        extra.sort(key=lambda c: c.sentence.passage.chunk.doc_id in cited)  # stable: new releases first
+    for candidate in extra:
+        if len(chosen) >= limit:
+            break
+        if not duplicate(candidate):
+            chosen.append(candidate)
+    return Selection(question, ranked, tuple(chosen), tuple(unanswered))

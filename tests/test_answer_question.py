@@ -1,0 +1,101 @@
+"""Question analysis: one typed Question per question, read by the service, the retriever and the eval."""
+
+from datetime import date
+
+import pytest
+
+from rag.answer.question import analyse, answer_type_of, split_parts
+from rag.types import Filters
+
+
+@pytest.mark.parametrize(
+    "question, kind, several",
+    [
+        ("Who chaired the harbour talks?", "agent", False),
+        ("Which envoys attended the summit in Brunnhaven?", "person", True),
+        ("Which agency will run the new grain fund?", "organisation", False),
+        ("Where will the next round of talks be held?", "place", False),
+        ("In which cities did the minister stop?", "place", True),
+        ("When was the fisheries accord signed?", "date", False),
+        ("How many bridges will the relief money repair?", "number", False),
+        ("What was the total value of the flood relief?", "number", False),
+        ("What share of grain exports crosses the strait?", "number", False),
+        ("Which treaty did the two ministers sign?", "name", False),
+        ("Why did the minister cancel her trip?", "reason", False),
+        ("What did the two sides agree on?", "statement", False),
+        ("How did the ambassador describe the talks?", "statement", False),
+        ("Did the sides discuss tourism?", "statement", False),
+        ("harbour fees ferry schedule 2023", "statement", False),
+    ],
+)
+def test_the_expected_answer_type(question, kind, several):
+    assert answer_type_of(question) == (kind, several)
+
+
+def test_a_multi_part_question_is_answered_part_by_part():
+    assert split_parts("Who signed the memorandum and what does it fund?") == [
+        "Who signed the memorandum?", "what does it fund?"]
+    assert split_parts("When and where will the conference take place?") == [
+        "When will the conference take place?", "Where will the conference take place?"]
+    # a lead-in that asks nothing stays with the question it introduces
+    assert split_parts("On her last trip, which ports did the envoy visit, and which ministers did she meet?") == [
+        "On her last trip, which ports did the envoy visit?", "which ministers did she meet?"]
+    assert split_parts("What did the Harbour Minister and the Trade Minister discuss?") == [
+        "What did the Harbour Minister and the Trade Minister discuss?"]
+
+
+def test_an_elliptical_part_searches_with_the_first_parts_topic_but_its_own_period():
+    q = analyse("How many ferries did the port authority license in 2021, and how many in 2022?")
+    first, second = q.parts
+    assert second.answer_type == "number"
+    assert "ferries" in second.search_text and "2022" in second.search_text and "2021" not in second.search_text
+    assert first.search_text == "How many ferries did the port authority license?"  # the filter holds the years
+
+
+def test_the_claim_a_question_presumes():
+    claim = analyse("Why did Ostravia close its consulate in Brunnhaven?").claim
+    assert (claim.agent, claim.verb, claim.wh) == ("Ostravia", "close", "why")
+    assert claim.rest == "its consulate" and claim.tail == "its consulate in Brunnhaven"
+    assert analyse("What did Norland offer the flood victims?").claim.agent == "Norland"
+    assert analyse("What did they offer?").claim is None  # no one named to check the claim against
+    assert analyse("Who offered help?").claim is None  # the question word is the subject
+    visit = analyse("What did Minister Lund announce during her visit to Velden?").claim
+    assert visit.event == ("visit", "Velden")
+    passive = analyse("Why were the two ferries seized in the strait?").claim
+    assert passive.passive and passive.agent == "the two ferries"
+
+
+def test_dates_become_filters_the_users_own_filters_win():
+    q = analyse("What did Norland say about the floods in April 2024?", today=date(2025, 1, 1))
+    assert q.query == "What did Norland say about the floods?"
+    assert q.filters() == Filters(date(2024, 4, 1), date(2024, 4, 30))
+    mine = Filters(date_from=date(2024, 4, 10))
+    assert q.filters(mine).date_from == date(2024, 4, 10) and q.filters(mine).date_to == date(2024, 4, 30)
+
+
+def test_latest_and_the_release_itself():
+    q = analyse("What is the newest statement on the Kessel basin?")
+    assert q.dates.prefer_recent and q.asks_for_release
+    assert not analyse("What is the newest on the Kessel basin?").asks_for_release
+
+
+def test_questions_wanting_several_releases():
+    assert analyse("How did the grain exports change between 2021 and 2023?").several
+    assert analyse("Which ports did the envoy visit?").several
+    assert not analyse("Who chaired the harbour talks?").several
+
+
+def test_names_numbers_and_follow_ups():
+    q = analyse("How many of the 12 bridges did Norland repair in Ostravia?")
+    assert {"norland", "ostravia"} <= q.names and "12" in q.numbers
+    follow = analyse("And the Ostravian one?", [("user", "Who headed the Norland delegation?"), ("assistant", "Varga.")])
+    assert follow.standalone == "Who headed the Ostravian delegation?" and follow.rewritten
+    with pytest.raises(ValueError, match="empty"):
+        analyse("  ")
+
+
+def test_rules_can_be_switched_off_for_an_ablation():
+    history = [("user", "Who headed the Norland delegation?"), ("assistant", "Varga.")]
+    assert analyse("And the Ostravian one?", history, disable=frozenset({"conversation"})).standalone == \
+        "And the Ostravian one?"
+    assert len(analyse("Who signed it and what does it fund?", disable=frozenset({"parts"})).parts) == 1
