@@ -59,7 +59,7 @@ def create_app(model=None):
     @asynccontextmanager
     async def lifespan(_app):
         if state["model"] is None:
-            from rag.answer.local_model import get_local_model
+            from rag.local_llm import get_local_model
 
             state["model"] = get_local_model()
         yield

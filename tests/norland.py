@@ -9,7 +9,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from rag.answer.testing import EmbeddingRetriever
+from doubles import EmbeddingRetriever
 from rag.boilerplate import Boilerplate
 from rag.ingest.readers import read_file
 from rag.types import Chunk

@@ -6,7 +6,7 @@ import pytest
 
 from rag.answer.citations import check_draft, compose, parse_draft
 from rag.answer.evidence import EvidenceIndex, looks_like_instruction
-from rag.answer.testing import kazakh_release
+from doubles import kazakh_release
 from rag.types import Chunk, Passage
 
 INJECTION = (

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from rag.answer.local_model import GGUF_FILE, get_local_model, gguf_path
+from rag.local_llm import GGUF_FILE, get_local_model, gguf_path
 from rag.answer.service import AnswerService
 from rag.settings import GeneratorSettings, RetrievalSettings, Settings
 

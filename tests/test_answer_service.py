@@ -9,7 +9,7 @@ import pytest
 
 import norland
 from rag.answer.service import AnswerEvent, AnswerService
-from rag.answer.testing import EmbeddingRetriever, paragraph_chunks
+from doubles import EmbeddingRetriever, paragraph_chunks
 from rag.settings import Settings
 from rag.types import Filters
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from rag.answer import lexical, prompts
 from rag.answer.dates import annotate_relative_dates
 from rag.answer.evidence import EvidenceIndex, SpanMatch, split_sentences
-from rag.answer.nlp import get_annotator
+from rag.nlp import get_annotator
 from rag.answer.premise import agent_aliases, names_in
 from rag.types import AnswerSentence, Citation
 

@@ -5,7 +5,7 @@ with [key] markers. It never has the last word: every draft goes through the cit
 checker (rag.answer.citations), whatever wrote it.
 
 - extractive: no model; quotes the most relevant source sentences. Deterministic.
-- local: the bundled SmolLM2-135M-Instruct (rag.answer.local_model).
+- local: the bundled SmolLM2-135M-Instruct (rag.local_llm).
 - openai: any OpenAI-compatible server through LangChain's ChatOpenAI.
 """
 
@@ -94,7 +94,7 @@ class LocalGenerator:
         self.settings = settings
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
-        from rag.answer.local_model import get_local_model
+        from rag.local_llm import get_local_model
 
         yield from get_local_model().stream(
             build_messages(request), max_new_tokens=self.settings.max_new_tokens, temperature=self.settings.temperature

@@ -17,7 +17,6 @@ from rag.answer.words import words_for
 _STEMMER = Stemmer.Stemmer("english")
 
 WORD_RE = re.compile(r"[A-Za-z\u00C0-\u024F][A-Za-z\u00C0-\u024F'’]*|\d+(?:[.,]\d+)*(?:st|nd|rd|th)?")
-CITATION_MARK_RE = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 
 _EN = words_for("en")
 STOPWORDS = _EN.stopwords
@@ -42,9 +41,6 @@ def stem(word: str) -> str:
 def words(text: str) -> list[str]:
     return WORD_RE.findall(text)
 
-
-def strip_citation_marks(text: str) -> str:
-    return CITATION_MARK_RE.sub("", text).strip()
 
 
 def content_stems(text: str) -> set[str]:

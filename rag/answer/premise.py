@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from rag.answer import lexical
 from rag.answer.dates import annotate_relative_dates
 from rag.answer.evidence import EvidenceIndex, SourceSentence
-from rag.answer.nlp import Annotator
+from rag.nlp import Annotator
 from rag.answer.question import Claim, Question
 
 # How the answer names a missing action ("no proposal by Albania"); absent verbs are phrased

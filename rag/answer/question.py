@@ -25,7 +25,7 @@ from typing import Literal
 from rag.answer import lexical
 from rag.answer.conversation import rewrite_followup
 from rag.answer.dates import DateIntent, parse_date_intent
-from rag.answer.nlp import Entity, parse_question
+from rag.nlp import parse_question
 from rag.answer.words import Words, words_for
 from rag.types import Filters
 
@@ -82,7 +82,6 @@ class Question:
     # The names grouped as written: ("ilse", "varga"), ("ostravia",): a person is often named by
     # surname alone, so a group counts as mentioned when any of its words is.
     name_groups: tuple[tuple[str, ...], ...] = ()
-    entities: tuple[Entity, ...] = ()
     claim: Claim | None = None
     several: bool = False  # a full answer draws on several releases
     asks_for_release: bool = False  # "What is the latest release about X?"
@@ -122,7 +121,7 @@ def analyse(text: str, history: Sequence[tuple[str, str]] = (), today: date | No
     return Question(
         text=text.strip(), standalone=standalone, query=query, dates=dates, parts=parts, names=names,
         name_groups=name_groups(standalone, names),
-        entities=parse.entities, claim=_claim(parse, words), several=_several(standalone, parts, words),
+        claim=_claim(parse, words), several=_several(standalone, parts, words),
         asks_for_release=_asks_for_release(standalone, dates, words),
         numbers=frozenset(lexical.numbers(standalone)), language=language, history=tuple(history),
     )

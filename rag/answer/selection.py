@@ -31,7 +31,7 @@ import numpy as np
 
 from rag.answer import lexical, weights
 from rag.answer.evidence import EvidenceIndex, SourceSentence
-from rag.answer.nlp import LABELS_BY_TYPE, Annotator, Entity, parse_question
+from rag.nlp import LABELS_BY_TYPE, Annotator, Entity, parse_question
 from rag.answer.question import Question, QuestionPart
 from rag.answer.words import words_for
 

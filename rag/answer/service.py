@@ -21,7 +21,7 @@ from rag.answer.citations import check_draft, compose
 from rag.answer.conversation import rewrite_with_model
 from rag.answer.evidence import EvidenceIndex, SourceSentence, VectorCache
 from rag.answer.generators import GenerationRequest, Generator, make_generator
-from rag.answer.nlp import get_annotator
+from rag.nlp import get_annotator
 from rag.answer.premise import PremiseFinding, check_premise
 from rag.answer.question import Question, analyse
 from rag.answer.selection import Selection, select
@@ -183,8 +183,6 @@ class AnswerService:
             if any(c.supported for c in checked):
                 base["generator"] = f"{backend}+extractive"
         preface = [premise.statement] if premise else []
-        if release is not None and any(c.supported for c in checked):
-            preface.append(_release_statement(release))
         composed = compose(checked, preface)
         text, sentences, citations = composed.text, composed.sentences, composed.citations
         refused = False
@@ -215,7 +213,7 @@ class AnswerService:
         """Load what the first question needs now (in the background), not on the first question."""
         threading.Thread(target=self.annotator.warm_up, name="nlp-warm-up", daemon=True).start()
         if self.settings.generator.backend == "local":
-            from rag.answer.local_model import get_local_model
+            from rag.local_llm import get_local_model
 
             threading.Thread(target=get_local_model, name="local-llm-warm-up", daemon=True).start()
 
@@ -359,27 +357,23 @@ def _asks_for_release_part(text: str) -> bool:
     return bool(low & words.release_nouns) and bool(low & words.recency_words)
 
 
-def _release_statement(chunk) -> str:
-    published = chunk.published.strftime("%-d %B %Y") if chunk.published else "an unknown date"
-    return prompts.LATEST_RELEASE_TEXT.format(title=chunk.title, date=published)
-
-
 def _with_release_facts(q: Question, release, text, sentences, citations):
-    """The app's statements from release metadata, each cited to its release: the asked-for
-    release's title and date, or for a question asking when, the date of the first cited release."""
+    """The app's statements from release metadata, cited to their release: the asked-for release's
+    title and date first, or for a question asking when, the first cited release's date last."""
     if release is not None:
-        cited = next((c for c in citations if c.doc_id == release.doc_id), None)
-        if cited is not None:  # the preface statement gets its release's citation
-            statement = _release_statement(release)
-            marked = statement[:-1] + f" [{cited.key}]."
-            sentences = tuple(AnswerSentence(s.text, (cited.key,), True, 1.0) if s.text == statement else s
-                              for s in sentences)
-            text = text.replace(statement, marked, 1)
-        return text, sentences, citations
-    if any(p.answer_type == "date" for p in q.parts):
+        cited = next((c for c in citations if c.doc_id == release.doc_id and c.published), None)
+        if cited is not None:
+            statement = prompts.LATEST_RELEASE_TEXT.format(title=cited.title, date=_day(cited.published))
+            marked = f"{statement[:-1]} [{cited.key}]."
+            return f"{marked} {text}", (AnswerSentence(statement, (cited.key,), True, 1.0),) + sentences, citations
+    elif any(p.answer_type == "date" for p in q.parts):
         first = next((c for c in citations if c.published), None)
         if first is not None:
-            statement = prompts.RELEASE_DATE_TEXT.format(date=first.published.strftime("%-d %B %Y"))
-            text = f"{text} {statement[:-1]} [{first.key}]."
-            sentences = sentences + (AnswerSentence(statement, (first.key,), True, 1.0),)
+            statement = prompts.RELEASE_DATE_TEXT.format(date=_day(first.published))
+            marked = f"{statement[:-1]} [{first.key}]."
+            return f"{text} {marked}", sentences + (AnswerSentence(statement, (first.key,), True, 1.0),), citations
     return text, sentences, citations
+
+
+def _day(value: date) -> str:
+    return value.strftime("%-d %B %Y")

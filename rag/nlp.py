@@ -46,17 +46,12 @@ class Clause:
     verb: str  # lemma, lower case
     subjects: tuple[str, ...]  # the subject phrases (the agent of a passive verb included)
     negated: bool = False
-    objects: tuple[str, ...] = ()  # direct objects and attributes
 
 
 @dataclass(frozen=True)
 class Annotation:
     entities: tuple[Entity, ...] = ()
     clauses: tuple[Clause, ...] = ()
-    lemmas: frozenset[str] = frozenset()  # lower-case lemmas of the content words
-
-    def of_types(self, labels: frozenset[str]) -> list[Entity]:
-        return [e for e in self.entities if e.label in labels]
 
 
 @lru_cache(maxsize=1)
@@ -95,7 +90,6 @@ class Annotator:
 
 
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "csubj"})
-_OBJECT_DEPS = frozenset({"dobj", "attr", "oprd", "pobj"})
 
 
 _CONTEXT_POS = frozenset({"NOUN", "VERB", "PROPN", "ADJ"})
@@ -124,7 +118,7 @@ def _annotation(doc) -> Annotation:
     for token in doc:
         if token.pos_ not in ("VERB", "AUX") or (token.pos_ == "AUX" and token.dep_ != "ROOT"):
             continue
-        subjects, objects = [], []
+        subjects = []
         negated = False
         for child in token.children:
             if child.dep_ in ("nsubj", "csubj") or (child.dep_ == "nsubjpass" and not _has_agent(token)):
@@ -133,14 +127,11 @@ def _annotation(doc) -> Annotation:
                 subjects += [_phrase(g) for g in child.children if g.dep_ == "pobj"]
             elif child.dep_ == "neg":
                 negated = True
-            elif child.dep_ in ("dobj", "attr", "oprd"):
-                objects.append(_phrase(child))
         if not subjects and token.dep_ in ("conj", "xcomp", "advcl") and token.head.pos_ in ("VERB", "AUX"):
             # "The sides met and agreed ...": a conjoined verb shares its head's subject
             subjects = [_phrase(c) for c in token.head.children if c.dep_ in _SUBJECT_DEPS]
-        clauses.append(Clause(token.lemma_.lower(), tuple(subjects), negated, tuple(objects)))
-    lemmas = frozenset(t.lemma_.lower() for t in doc if t.is_alpha and not t.is_stop)
-    return Annotation(entities, tuple(clauses), lemmas)
+        clauses.append(Clause(token.lemma_.lower(), tuple(subjects), negated))
+    return Annotation(entities, tuple(clauses))
 
 
 def _has_agent(token) -> bool:
@@ -184,7 +175,6 @@ class QuestionParse:
     negated: bool = False
     # A presupposed event: "during his visit to X", "when he visited X" -> ("visit", "X")
     event: tuple[str, str] | None = None
-    entities: tuple[Entity, ...] = ()
     # The noun "what/which" asks about: "which border clashes" -> "clashes", "what was the value of" -> "value"
     wh_noun: str = ""
     wh_plural: bool = False
@@ -205,11 +195,10 @@ def parse_question(text: str) -> QuestionParse:
     doc = _pipeline()(text)
     wh = next((t.lower_ for t in doc if t.lower_ in _WH), "")
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
-    entities = tuple(Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents)
     wh_noun, wh_plural = _wh_noun(doc)
     anchors = _anchors(doc, root)
     if root is None:
-        return QuestionParse(wh=wh, entities=entities, wh_noun=wh_noun, wh_plural=wh_plural, anchors=anchors)
+        return QuestionParse(wh=wh, wh_noun=wh_noun, wh_plural=wh_plural, anchors=anchors)
     subject = object_ = ""
     negated = passive = False
     for child in root.children:
@@ -240,8 +229,8 @@ def parse_question(text: str) -> QuestionParse:
     if not has_aux:
         subject = ""  # "Who led ...", "Iran protests water shortage": nothing presumed of a subject
     after = doc[main.i + 1 :].text.strip(" ?")
-    return QuestionParse(verb, subject, object_, wh, negated, _presupposed_event(doc), entities, wh_noun, wh_plural,
-                         anchors, passive, after)
+    return QuestionParse(verb, subject, object_, wh, negated, _presupposed_event(doc), wh_noun, wh_plural, anchors,
+                         passive, after)
 
 
 # Verbs that say nothing about what is asked ("what did X say", "who is ...").

@@ -1,4 +1,4 @@
-"""Test doubles for code above retrieval: passages built from plain text, a retriever without a store.
+"""Test doubles for code above retrieval: passages built from plain text, retrievers without a store.
 
 Used by the answer tests, and handy for UI or eval tests that need an AnswerService without
 ingesting anything.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rag.types import Chunk, Filters, Passage
 
-KAZAKH_RELEASE = Path(__file__).resolve().parents[2] / "corpus" / "2025-03-21-kazakhstan-albania-political-consultations.txt"
+KAZAKH_RELEASE = Path(__file__).resolve().parents[1] / "corpus" / "2025-03-21-kazakhstan-albania-political-consultations.txt"
 
 
 def paragraph_chunks(
