@@ -39,6 +39,8 @@ from rag.answer.words import words_for
 ANNOTATE_TOP = 12
 NEIGHBOURS_OF_TOP = 4
 DUPLICATE_SIMILARITY = 0.9
+# The sentence after a statement's best goes with it when it scores at least this share of it.
+FOLLOW_ON_SHARE = 0.5
 MAX_SENTENCES = 3
 MAX_SEVERAL = 4  # a list or comparison question, or a multi-part one
 
@@ -127,6 +129,14 @@ def sentence_features(question: Question, evidence: EvidenceIndex) -> list[list[
     return result
 
 
+def _release_coverage(question: Question, evidence: EvidenceIndex) -> dict[str, float]:
+    """Per release: the share of the question's names its retrieved passages (and title) mention."""
+    texts: dict[str, list[str]] = {}
+    for passage in evidence.passages:
+        texts.setdefault(passage.chunk.doc_id, [passage.chunk.title]).append(passage.chunk.text)
+    return {doc_id: _groups_mentioned(question, " ".join(parts)) for doc_id, parts in texts.items()}
+
+
 def _groups_mentioned(question: Question, text: str) -> float:
     """Share of the question's names (as written: "Ilse Varga" is one) that `text` mentions."""
     groups = question.name_groups or tuple((n,) for n in question.names)
@@ -160,8 +170,11 @@ def typed_entity(part: QuestionPart, question: Question, entities: tuple[Entity,
     lemmas = parse_question(part.text).anchors
     anchors = {lexical.stem(a) for a in lemmas}
     roles = {lexical.stem(a) for a in lemmas if a in ROLE_NOUNS}
-    if roles_rule and roles and sentence is not None and not roles & sentence.stems:
-        return None, False
+    if roles_rule and roles and sentence is not None:
+        if not roles & sentence.stems:
+            return None, False
+        # the role named, a country names its holder: "the Foreign Ministers of X and Y"
+        labels = labels | LABELS_BY_TYPE["agent"]
     found, anchored = None, False
     for entity in entities:
         if entity.label not in labels or _named_in(entity.text, question):
@@ -188,8 +201,18 @@ def rank(question: Question, evidence: EvidenceIndex, annotator: Annotator,
     features = sentence_features(question, evidence)
     ranked = []
 
+    # When some passage names all of the question's names, a sentence from one that misses some
+    # answers about someone else ("the 75th anniversary" of another country's relations). When none
+    # does, one name may be missing (the question may call China "Beijing").
+    coverage = _release_coverage(question, evidence)
+    groups = max(len(question.name_groups), 1)
+    best_coverage = max(coverage.values(), default=0.0)
+    if best_coverage < 1.0:
+        best_coverage -= 1.0 / groups
+
     def usable(sentence: SourceSentence) -> bool:
-        return eligible(sentence) and (keep is None or keep(sentence))
+        return (eligible(sentence) and (keep is None or keep(sentence))
+                and ("coverage" in disable or coverage[sentence.passage.chunk.doc_id] >= best_coverage))
 
     for index, part in enumerate(question.parts):
         rows = features[index]
@@ -262,7 +285,7 @@ def choose(question: Question, evidence: EvidenceIndex, ranked: tuple[tuple[Cand
         best = ranked[index][0]
         following = next((c for c in ranked[index] if c.sentence.key == best.sentence.key
                           and c.sentence.position == best.sentence.position + 1), None)
-        if following is not None and following.relevance >= margin * best.relevance and not duplicate(following):
+        if following is not None and following.relevance >= FOLLOW_ON_SHARE * best.relevance and not duplicate(following):
             chosen.append(following)
     # Then more relevant sentences, best first; a question wanting several releases takes each
     # release's best before a second sentence of any release.
