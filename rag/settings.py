@@ -67,16 +67,14 @@ class RetrievalSettings(_Section):
 
 
 # The answer layer's rules that can be switched off one at a time (for the ablation in eval/README.md).
-AnswerRule = Literal["types", "roles", "coverage", "premise", "boilerplate", "follow-on", "extras", "parts",
-                     "conversation", "release", "period"]
+AnswerRule = Literal["types", "roles", "premise", "boilerplate", "parts", "conversation", "release", "period"]
 
 
 class AnswerSettings(_Section):
     disable: list[AnswerRule] = Field(
         default_factory=list,
         description="rules to switch off, for ablations: types (answer types), roles (a named role must be "
-        "named), coverage (answers come from the passages naming most of the question's names), premise (false-premise check), boilerplate, follow-on (a statement's next sentence), extras "
-        "(more sentences need the part's words), parts (multi-part splitting), conversation (follow-up "
+        "named), premise (false-premise check), boilerplate, parts (multi-part splitting), conversation (follow-up "
         "rewriting), release (\"the latest release\" answers), period (event dates looked up in the text)",
     )
 

@@ -39,8 +39,6 @@ from rag.answer.words import words_for
 ANNOTATE_TOP = 12
 NEIGHBOURS_OF_TOP = 4
 DUPLICATE_SIMILARITY = 0.9
-# The sentence after a statement's best goes with it when it scores at least this share of it.
-FOLLOW_ON_SHARE = 0.5
 MAX_SENTENCES = 3
 MAX_SEVERAL = 4  # a list or comparison question, or a multi-part one
 
@@ -129,14 +127,6 @@ def sentence_features(question: Question, evidence: EvidenceIndex) -> list[list[
     return result
 
 
-def _release_coverage(question: Question, evidence: EvidenceIndex) -> dict[str, float]:
-    """Per release: the share of the question's names its retrieved passages (and title) mention."""
-    texts: dict[str, list[str]] = {}
-    for passage in evidence.passages:
-        texts.setdefault(passage.chunk.doc_id, [passage.chunk.title]).append(passage.chunk.text)
-    return {doc_id: _groups_mentioned(question, " ".join(parts)) for doc_id, parts in texts.items()}
-
-
 def _groups_mentioned(question: Question, text: str) -> float:
     """Share of the question's names (as written: "Ilse Varga" is one) that `text` mentions."""
     groups = question.name_groups or tuple((n,) for n in question.names)
@@ -201,18 +191,8 @@ def rank(question: Question, evidence: EvidenceIndex, annotator: Annotator,
     features = sentence_features(question, evidence)
     ranked = []
 
-    # When some passage names all of the question's names, a sentence from one that misses some
-    # answers about someone else ("the 75th anniversary" of another country's relations). When none
-    # does, one name may be missing (the question may call China "Beijing").
-    coverage = _release_coverage(question, evidence)
-    groups = max(len(question.name_groups), 1)
-    best_coverage = max(coverage.values(), default=0.0)
-    if best_coverage < 1.0:
-        best_coverage -= 1.0 / groups
-
     def usable(sentence: SourceSentence) -> bool:
-        return (eligible(sentence) and (keep is None or keep(sentence))
-                and ("coverage" in disable or coverage[sentence.passage.chunk.doc_id] >= best_coverage))
+        return eligible(sentence) and (keep is None or keep(sentence))
 
     for index, part in enumerate(question.parts):
         rows = features[index]
@@ -243,20 +223,11 @@ def select(question: Question, evidence: EvidenceIndex, annotator: Annotator,
            keep: Callable[[SourceSentence], bool] | None = None, disable: frozenset[str] = frozenset()) -> Selection:
     """The sentences that answer the question: each part's best, then other relevant ones."""
     ranked = rank(question, evidence, annotator, keep, disable)
-    return choose(question, evidence, ranked, weights.ANSWER_THRESHOLD, weights.SHOW_THRESHOLD, disable=disable)
-
-
-def _adds_to(candidate: Candidate, part: QuestionPart) -> bool:
-    """A sentence beyond a part's best must say something about what the part asks: a typed
-    answer of its own, or (for other parts) one of the part's words that are not names."""
-    if part.typed:
-        return candidate.entity is not None
-    return not part.focus or candidate.features.get("focus", 0.0) > 0.0
+    return choose(question, evidence, ranked, weights.ANSWER_THRESHOLD, weights.SHOW_THRESHOLD)
 
 
 def choose(question: Question, evidence: EvidenceIndex, ranked: tuple[tuple[Candidate, ...], ...],
-           answer_threshold: float, show_threshold: float, margin: float | None = None,
-           disable: frozenset[str] = frozenset()) -> Selection:
+           answer_threshold: float, show_threshold: float, margin: float | None = None) -> Selection:
     """The choice from ranked candidates (apart from `rank`, so thresholds can be tuned on one ranking)."""
     several = question.several
     limit = MAX_SEVERAL if several else MAX_SENTENCES
@@ -277,22 +248,11 @@ def choose(question: Question, evidence: EvidenceIndex, ranked: tuple[tuple[Cand
             continue
         if not duplicate(candidates[0]):
             chosen.append(candidates[0])
-    # A statement's best sentence is often a frame ("X spoke today with Y") whose content follows:
-    # the next sentence of its passage goes with it when it is nearly as relevant.
-    for index in range(len(ranked)):
-        if "follow-on" in disable or index in unanswered or question.parts[index].typed or len(chosen) >= limit:
-            continue
-        best = ranked[index][0]
-        following = next((c for c in ranked[index] if c.sentence.key == best.sentence.key
-                          and c.sentence.position == best.sentence.position + 1), None)
-        if following is not None and following.relevance >= FOLLOW_ON_SHARE * best.relevance and not duplicate(following):
-            chosen.append(following)
     # Then more relevant sentences, best first; a question wanting several releases takes each
     # release's best before a second sentence of any release.
     answered = [i for i in range(len(ranked)) if i not in unanswered]
     extra = sorted((c for i in answered for c in ranked[i][1:]
-                    if c.relevance >= show_threshold and c.relevance >= margin * ranked[i][0].relevance
-                    and ("extras" in disable or _adds_to(c, question.parts[i]))),
+                    if c.relevance >= show_threshold and c.relevance >= margin * ranked[i][0].relevance),
                    key=lambda c: -c.relevance)
     if several:
         cited = {c.sentence.passage.chunk.doc_id for c in chosen}
