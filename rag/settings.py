@@ -74,8 +74,8 @@ class AnswerSettings(_Section):
     disable: list[AnswerRule] = Field(
         default_factory=list,
         description="rules to switch off, for ablations: types (answer types), roles (a named role must be "
-        "named), premise (false-premise check), boilerplate, parts (multi-part splitting), conversation (follow-up "
-        "rewriting), release (\"the latest release\" answers), period (event dates looked up in the text)",
+        "named), premise (false-premise check), boilerplate, parts (multi-part splitting), conversation "
+        "(follow-up rewriting), release (\"the latest release\" answers), period (event dates looked up in the text)",
     )
 
 

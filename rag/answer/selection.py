@@ -248,15 +248,11 @@ def choose(question: Question, evidence: EvidenceIndex, ranked: tuple[tuple[Cand
             continue
         if not duplicate(candidates[0]):
             chosen.append(candidates[0])
-    # Then more relevant sentences, best first; a question wanting several releases takes each
-    # release's best before a second sentence of any release.
+    # Then more relevant sentences, best first (up to more of them for a question over several releases).
     answered = [i for i in range(len(ranked)) if i not in unanswered]
     extra = sorted((c for i in answered for c in ranked[i][1:]
                     if c.relevance >= show_threshold and c.relevance >= margin * ranked[i][0].relevance),
                    key=lambda c: -c.relevance)
-    if several:
-        cited = {c.sentence.passage.chunk.doc_id for c in chosen}
-        extra.sort(key=lambda c: c.sentence.passage.chunk.doc_id in cited)  # stable: new releases first
     for candidate in extra:
         if len(chosen) >= limit:
             break

@@ -14,19 +14,19 @@ CHEAP = {'intercept': -6.4358,
           'names_in': 0.193,
           'inv_rank': 1.5367,
           'first': -0.0048}}
-TYPED = {'intercept': -5.703,
- 'coef': {'sim_part': -0.6909,
-          'sim_question': 1.7191,
-          'neighbour_sim': 0.5758,
-          'overlap': 0.8776,
-          'focus': 1.1691,
-          'names_context': 1.726,
-          'names_in': 0.4007,
-          'inv_rank': 1.3539,
-          'first': -0.1122,
-          'typed': 1.0661,
-          'untyped': -1.0572,
-          'anchored': 0.4366}}
+TYPED = {'intercept': -6.1,
+ 'coef': {'sim_part': -0.5143,
+          'sim_question': 1.7039,
+          'neighbour_sim': 0.5699,
+          'overlap': 0.8825,
+          'focus': 1.0443,
+          'names_context': 1.4807,
+          'names_in': 0.4125,
+          'inv_rank': 1.4755,
+          'first': -0.0664,
+          'typed': 1.2867,
+          'untyped': -1.2835,
+          'anchored': 0.6284}}
 ANSWER_THRESHOLD = 0.2
-SHOW_THRESHOLD = 0.25
-RELATIVE_MARGIN = 0.7
+SHOW_THRESHOLD = 0.3
+RELATIVE_MARGIN = 0.6
