@@ -173,3 +173,19 @@ def test_ingest_banner_says_how_far_the_background_ingest_is():
     assert 'class="ingest-banner failed"' in failed and "<script>" not in failed and "&lt;script&gt;" in failed
     assert 'class="ingest-banner running"' in render.ingest_banner_html(running)
     assert render.ingest_banner_html(None) == ""
+
+
+def test_a_rewritten_follow_up_says_what_was_searched_for_and_escapes_it():
+    sentence = AnswerSentence("The ministers met in Velden [1].", ("1",), True, 1.0)
+    rewritten = Answer("And the <b>other</b> one?", sentence.text, (sentence,),
+                       standalone_question="Who led the <b>other</b> delegation?")
+    html = render.answer_html(rewritten, 0)
+    assert "Searching for: Who led the &lt;b&gt;other&lt;/b&gt; delegation?" in html
+    same = Answer("Who led it?", sentence.text, (sentence,), standalone_question="Who led it?")
+    assert "Searching for" not in render.answer_html(same, 0)
+
+
+def test_the_apps_own_statements_are_not_shown_as_supported_quotes():
+    own = AnswerSentence("The releases don't say: “who chairs it?”", (), True, 1.0, own=True)
+    html = render.answer_html(Answer("q", own.text, (own,)), 0)
+    assert 'class="answer-sentence own"' in html and "supported" not in html.split("answer-meta")[0]

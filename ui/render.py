@@ -90,6 +90,9 @@ def answer_html(answer: Answer, turn: int) -> str:
     """The checked answer: flags for refusal / false premise, unsupported sentences marked, markers linked."""
     keys = {c.key for c in answer.citations}
     parts: list[str] = []
+    if answer.standalone_question and " ".join(answer.standalone_question.split()) != " ".join(answer.question.split()):
+        # a follow-up, rewritten to stand alone: say what was searched for
+        parts.append(f'<div class="answer-rewrite">Searching for: {esc(answer.standalone_question)}</div>')
     if answer.false_premise:
         parts.append(
             '<div class="answer-flag false-premise" role="alert"><strong>False premise.</strong> '
@@ -104,7 +107,9 @@ def answer_html(answer: Answer, turn: int) -> str:
         sentences = []
         for sentence in answer.sentences:
             body = _with_markers(_sentence_with_keys(sentence.text, sentence.citation_keys), turn, keys)
-            if sentence.supported and sentence.citation_keys and sentence.support < UNCERTAIN_BELOW:
+            if sentence.own:  # the app's own statement (a part unanswered, a premise corrected): no source
+                sentences.append(f'<span class="answer-sentence own">{body}</span>')
+            elif sentence.supported and sentence.citation_keys and sentence.support < UNCERTAIN_BELOW:
                 sentences.append(
                     f'<span class="answer-sentence uncertain" title="Weakly supported ({sentence.support:.2f}): '
                     f'check the source">{body}<span class="uncertain-badge">check</span></span>'
