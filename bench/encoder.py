@@ -34,7 +34,7 @@ def demo_chunks(n: int, embedder) -> list[str]:
     from rag.ingest.readers import read_file
     from rag.settings import Settings
 
-    chunker = IngestService(Settings(), store=None, embedder=lambda: embedder)
+    chunker = IngestService(Settings(), store=None, embedder=lambda languages=(): embedder)
     texts: list[str] = []
     for path in (KAZAKH, JSONL):
         for doc in read_file(path).documents:

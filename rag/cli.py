@@ -96,7 +96,7 @@ class _ProgressBars:
         if self.bar is None or self.bar.desc != phase:
             if self.bar is not None:
                 self.bar.close()
-            self.bar = tqdm(total=total, desc=phase, unit="chunk" if phase == "embedding" else "file")
+            self.bar = tqdm(total=total, desc=phase, unit="chunk" if phase.endswith("embedding") else "file")
         self.bar.total = total
         self.bar.n = done
         self.bar.refresh()
@@ -114,11 +114,20 @@ def _print_report(report) -> None:
     typer.echo(report.summary())
 
 
+def _model_mismatch(error) -> typer.Exit:
+    typer.secho(f"error: {error}", fg="red", err=True)
+    return typer.Exit(2)
+
+
 def _run_ingest(services, paths: list[Path], sync: bool = False, quiet: bool = False):
     """Ingest with a progress bar per phase (reading files, embedding chunks); print failures and the summary."""
+    from rag.store import EmbeddingModelMismatch
+
     bars = _ProgressBars(quiet)
     try:
         report = services.ingest.ingest(paths, sync=sync, progress=bars)
+    except EmbeddingModelMismatch as error:
+        raise _model_mismatch(error)
     except KeyboardInterrupt:
         typer.secho("\ninterrupted: what was stored so far is kept; run the same command to finish", err=True)
         raise typer.Exit(130)
@@ -126,6 +135,29 @@ def _run_ingest(services, paths: list[Path], sync: bool = False, quiet: bool = F
         bars.close()
     _print_report(report)
     return report
+
+
+@app.command()
+def reembed(
+    model: Annotated[Optional[str], typer.Option("--model", help="default: embedding.model (unless auto)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    data_dir: DataDir = None,
+):
+    """Re-embed every stored chunk with another embedding model (e.g. bundled:multilingual-e5-small).
+    Queries keep working on the old vectors until the new ones are all stored."""
+    from rag.embeddings import AUTO, BUNDLED
+
+    services = _services(data_dir)
+    model = model or services.settings.embedding.model
+    if model == AUTO:
+        typer.secho(f"error: say which model: --model {' or --model '.join(BUNDLED)}", fg="red", err=True)
+        raise typer.Exit(2)
+    bars = _ProgressBars(quiet)
+    try:
+        n = services.reembed(model, progress=bars)
+    finally:
+        bars.close()
+    typer.echo(f"{n} chunks re-embedded with {model}; set embedding.model = \"{model}\" or \"auto\"")
 
 
 def _parse_date(value: Optional[str], option: str) -> Optional[date]:
@@ -145,6 +177,9 @@ def ask(
     date_from: Annotated[Optional[str], typer.Option("--from", help="earliest publication date (YYYY-MM-DD)")] = None,
     date_to: Annotated[Optional[str], typer.Option("--to", help="latest publication date (YYYY-MM-DD)")] = None,
     source: Annotated[Optional[list[str]], typer.Option("--source", help="only this source (repeatable)")] = None,
+    language: Annotated[
+        Optional[list[str]], typer.Option("--language", help="only releases in this language: en, ru, kk, ... (repeatable)")
+    ] = None,
     top_k: Annotated[Optional[int], typer.Option("-k", "--top-k", help="passages to retrieve")] = None,
     generator: Annotated[Optional[str], typer.Option("--generator", help="extractive | local | openai")] = None,
     data_dir: DataDir = None,
@@ -154,9 +189,15 @@ def ask(
 
     services = _services(data_dir)
     filters = Filters(
-        date_from=_parse_date(date_from, "--from"), date_to=_parse_date(date_to, "--to"), sources=tuple(source or ())
+        date_from=_parse_date(date_from, "--from"), date_to=_parse_date(date_to, "--to"), sources=tuple(source or ()),
+        languages=tuple(code.strip().lower() for code in language or ()),
     )
-    answer = services.answers.ask(question, filters=filters, top_k=top_k, generator=generator)
+    from rag.store import EmbeddingModelMismatch
+
+    try:
+        answer = services.answers.ask(question, filters=filters, top_k=top_k, generator=generator)
+    except EmbeddingModelMismatch as error:
+        raise _model_mismatch(error)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return

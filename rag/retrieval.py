@@ -115,7 +115,7 @@ class Retriever:
         dense: dict[str, float] = {}
         lexical: dict[str, float] = {}
         if mode in ("dense", "hybrid"):
-            vector = self.embedder.encode([query])[0]
+            vector = self.embedder.encode_queries([query])[0]
             dense = dict(self.store.dense_scores(vector, dense_depth, filters))
         if mode in ("lexical", "hybrid"):
             lexical = dict(self.store.lexical_search(query, depth, filters))

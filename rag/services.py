@@ -61,13 +61,54 @@ class Services:
         self._lock = threading.RLock()
         self.background_ingest = None  # a rag.ingest.background.BackgroundIngest once started
         self._questions = _Questions()
+        self._stored_model = ""
 
-    @cached_property
-    def embedder(self):
+    def embedding_model(self, languages=()) -> str:
+        """The model in force: the store's once it holds vectors (another one configured is an
+        error, see ChunkStore.check_model); else the configured one; else, for "auto", the
+        multilingual e5 if any document to ingest is not in English, MiniLM otherwise."""
+        from rag.embeddings import AUTO, MINILM, choose_model
+
+        wanted = self.settings.embedding.model
+        if self._stored_model:  # a store keeps its model (`rag reembed` is a separate run)
+            return self._stored_model
+        stored = ""
+        if self.store.count():
+            # a store written before models were recorded holds the then default's vectors
+            stored = self.store.embedding_model() or (MINILM if wanted == AUTO else wanted)
+        if stored:
+            if wanted != AUTO:
+                self.store.check_model(wanted)
+            self._stored_model = stored
+            return stored
+        return choose_model(languages) if wanted == AUTO else wanted
+
+    def embedder_for(self, languages=()):
         from rag.embeddings import get_embedder
 
+        model = self.embedding_model(languages)
         with self._lock:
-            return get_embedder(self.settings)
+            return get_embedder(self.settings.embedding.model_copy(update={"model": model}))
+
+    def reembed(self, model: str, progress=None) -> int:
+        """Re-embed every stored chunk with ``model`` (texts come from the store: no source file
+        needed); the store then belongs to that model. Returns the chunks re-embedded."""
+        from rag.embeddings import get_embedder
+
+        embedder = get_embedder(self.settings.embedding.model_copy(update={"model": model}))
+        with self._lock:
+            n = self.store.reembed(embedder.encode, embedder.name, progress)
+            self._stored_model = embedder.name
+        return n
+
+    @property
+    def embedder(self):
+        """The embedder of the store's model (it can change: "auto" decides at the first ingest)."""
+        return self.embedder_for()
+
+    @cached_property
+    def current_embedder(self):
+        return _CurrentEmbedder(self)
 
     @cached_property
     def store(self):
@@ -80,20 +121,20 @@ class Services:
     def retriever(self):
         from rag.retrieval import Retriever
 
-        return Retriever(self.store, self.embedder, self.settings.retrieval)
+        return Retriever(self.store, self.current_embedder, self.settings.retrieval)
 
     @cached_property
     def ingest(self):
         from rag.ingest.pipeline import IngestService
 
         # The model loads on first use: re-ingesting unchanged files needs no encoder.
-        return IngestService(self.settings, self.store, lambda: self.embedder)
+        return IngestService(self.settings, self.store, self.embedder_for)
 
     @cached_property
     def answers(self):
         from rag.answer.service import AnswerService
 
-        return AnswerService(self.retriever, self.embedder, self.settings)
+        return AnswerService(self.retriever, self.current_embedder, self.settings)
 
     def start_background_ingest(self, paths, listener=None, on_finish=None):
         """Ingest ``paths`` in a thread of this process (what `rag up` does while the UI serves).
@@ -122,6 +163,17 @@ class Services:
         """The background ingest's IngestStatus, or None when this process started none."""
         background = self.background_ingest
         return background.status() if background is not None else None
+
+
+class _CurrentEmbedder:
+    """Stands for the embedder of the store's model at each use: a UI started on an empty store
+    must encode questions with whatever model its first ingest chose."""
+
+    def __init__(self, services: Services):
+        self._services = services
+
+    def __getattr__(self, name):
+        return getattr(self._services.embedder, name)
 
 
 _cache: dict[str, Services] = {}

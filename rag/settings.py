@@ -26,7 +26,12 @@ class _Section(BaseModel):
 
 
 class EmbeddingSettings(_Section):
-    model: str = Field("bundled:all-MiniLM-L6-v2", description="'bundled:all-MiniLM-L6-v2' or a local model path")
+    model: str = Field(
+        "auto",
+        description="'auto' (a store keeps the model that made its vectors; a new store gets "
+        "'bundled:multilingual-e5-small' when any document is not in English, else 'bundled:all-MiniLM-L6-v2'), "
+        "one of those two, or a local sentence-transformers model directory",
+    )
     dtype: Literal["auto", "bfloat16", "float32"] = Field(
         "auto",
         description="auto = bfloat16 where the CPU computes it natively (AVX512-BF16/AMX: ~2.75x faster than fp32, "

@@ -23,6 +23,11 @@ from rag.lexical import LexicalIndex, date_key
 from rag.settings import Settings
 from rag.types import Chunk, Filters
 
+class EmbeddingModelMismatch(RuntimeError):
+    """The store's vectors were made by another model: mixing them would rank nonsense (both
+    bundled models give 384-dimensional vectors, so Chroma would not notice)."""
+
+
 _PAGE = 5000  # rows per Chroma get(): keeps memory flat on large collections
 _NAMED_IDS_MAX = 5000  # a filter passing at most this many chunks names them to Chroma (~5 ms at 10k)
 _OVERFETCH_MAX = 1000  # else: unfiltered neighbours fetched to filter ourselves (~11 ms for 1000 at 10k)
@@ -107,6 +112,8 @@ def chroma_where(filters: Filters) -> dict | None:
         clauses.append({"published": {"$gt": 0}})
     if filters.sources:
         clauses.append({"source": {"$in": list(filters.sources)}})
+    if filters.languages:
+        clauses.append({"language": {"$in": list(filters.languages)}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -137,18 +144,87 @@ class ChunkStore:
             chroma_dir.mkdir(parents=True, exist_ok=True)
             self.client = chromadb.PersistentClient(path=str(chroma_dir), settings=chroma_settings)
             self.lexical_dir = Path(settings.data_dir) / "lexical" / settings.store.collection
-        self.collection = self.client.get_or_create_collection(
-            settings.store.collection,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata={"version": "empty"},
-            embedding_function=None,
-        )
+        self._finish_reembed()
+        self.collection = self._open(settings.store.collection)
         self.max_batch = self.client.get_max_batch_size()
         self._lexical: LexicalIndex | None = None
         self._lexical_lock = threading.Lock()
 
+    def _open(self, name: str, metadata: dict | None = None):
+        return self.client.get_or_create_collection(
+            name, configuration={"hnsw": {"space": "cosine"}}, metadata=metadata or {"version": "empty"},
+            embedding_function=None,
+        )
+
+    # -- changing models: every stored chunk re-embedded into a new collection, then swapped in
+    def reembed(self, encode, model: str, progress=None, batch: int = 256) -> int:
+        """Re-embed every stored chunk with ``encode`` (the new model's passage encoder) into a
+        side collection; the old one answers queries until the swap, and a run killed before it
+        leaves the store as it was (the side collection is rebuilt next time). Returns chunks."""
+        side_name = self._side_name()
+        if side_name in {c.name for c in self.client.list_collections()}:
+            self.client.delete_collection(side_name)
+        side = self._open(side_name, {"version": "reembed", "embedding_model": model})
+        total, done = self.count(), 0
+        for page in self._scan(["documents", "metadatas"]):
+            for lo in range(0, len(page["ids"]), batch):
+                ids, texts, metas = (page[key][lo : lo + batch] for key in ("ids", "documents", "metadatas"))
+                chunks = [chunk_from_record(i, t, m) for i, t, m in zip(ids, texts, metas)]
+                side.upsert(ids=ids, embeddings=encode([c.embed_text for c in chunks]), documents=texts, metadatas=metas)
+                done += len(ids)
+                if progress:
+                    progress(done, total, "re-embedding")
+        side.modify(metadata={"version": uuid.uuid4().hex, "embedding_model": model, "reembed": "complete"})
+        self._finish_reembed()
+        self.collection = self._open(self.settings.store.collection)
+        self._lexical = None
+        return done
+
+    def _side_name(self) -> str:
+        return f"{self.settings.store.collection}--reembed"
+
+    def _finish_reembed(self) -> None:
+        """Swap a completed side collection in (also after a crash between the two steps)."""
+        name, side_name = self.settings.store.collection, self._side_name()
+        names = {c.name for c in self.client.list_collections()}
+        if side_name not in names:
+            return
+        side = self.client.get_collection(side_name, embedding_function=None)
+        if (side.metadata or {}).get("reembed") != "complete":
+            return  # an unfinished run: the old collection still stands; the next reembed redoes it
+        if name in names:
+            self.client.delete_collection(name)
+        metadata = {k: v for k, v in (side.metadata or {}).items() if k != "reembed"}
+        side.modify(name=name, metadata=metadata)
+
+    # -- the model that made the vectors -------------------------------------------------
+    def embedding_model(self) -> str:
+        """The embedding model of the stored vectors; "" for an empty store, or for one written
+        before the model was recorded."""
+        return self._metadata().get("embedding_model", "")
+
+    def check_model(self, model: str) -> None:
+        stored = self.embedding_model()
+        if stored and stored != model and self.count():
+            raise EmbeddingModelMismatch(
+                f"the store in {self.settings.data_dir} (collection {self.settings.store.collection!r}) holds "
+                f"vectors made by {stored}, not {model}: run `rag reembed` to re-embed its chunks with {model}, "
+                f"or set embedding.model = \"{stored}\" (or \"auto\")"
+            )
+
+    def _metadata(self) -> dict:
+        fresh = self.client.get_collection(self.settings.store.collection, embedding_function=None)
+        return dict(fresh.metadata or {})
+
     # -- writes ---------------------------------------------------------------------------
-    def upsert(self, chunks: list[Chunk], vectors: np.ndarray, hashes: list[str], counts: list[int]) -> None:
+    def upsert(
+        self, chunks: list[Chunk], vectors: np.ndarray, hashes: list[str], counts: list[int], model: str = ""
+    ) -> None:
+        """model: the embedding model that made ``vectors``; a store takes one model's vectors only."""
+        if model:
+            self.check_model(model)
+            if self.embedding_model() != model:
+                self._bump_version(model)  # recorded before the first vector lands
         for lo in range(0, len(chunks), self.max_batch):
             part = slice(lo, lo + self.max_batch)
             self.collection.upsert(
@@ -166,15 +242,19 @@ class ChunkStore:
             self.collection.delete(ids=chunk_ids[lo : lo + self.max_batch])
         self._bump_version()
 
-    def _bump_version(self) -> None:
+    def _bump_version(self, model: str | None = None) -> None:
         # A fresh token on every write: any process holding a lexical index built from an older
-        # token rebuilds it before its next search.
-        self.collection.modify(metadata={"version": uuid.uuid4().hex})
+        # token rebuilds it before its next search. Chroma replaces the metadata whole, so the
+        # model recorded is written again each time.
+        metadata = {"version": uuid.uuid4().hex}
+        model = model if model is not None else self.embedding_model()
+        if model:
+            metadata["embedding_model"] = model
+        self.collection.modify(metadata=metadata)
 
     # -- reads ----------------------------------------------------------------------------
     def version(self) -> str:
-        fresh = self.client.get_collection(self.settings.store.collection, embedding_function=None)
-        return (fresh.metadata or {}).get("version", "")
+        return self._metadata().get("version", "")
 
     def count(self) -> int:
         return self.collection.count()
@@ -215,6 +295,7 @@ class ChunkStore:
             "documents": len(docs),
             "chunks": self.count(),
             "by_source": dict(Counter(d.source or "(unknown)" for d in docs).most_common()),
+            "by_language": dict(Counter(d.language or "(unknown)" for d in docs).most_common()),
             "by_month": dict(sorted(by_month.items())),
         }
 
@@ -310,6 +391,7 @@ class ChunkStore:
         doc_ids: list[str] = []
         titles: list[str] = []
         bodies: list[str] = []
+        languages: list[str] = []
         for page in self._scan(["documents", "metadatas"]):
             for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
                 chunk = chunk_from_record(chunk_id, text, meta)
@@ -320,4 +402,5 @@ class ChunkStore:
                 doc_ids.append(chunk.doc_id)
                 titles.append(chunk.title)
                 bodies.append(chunk.text)
-        return LexicalIndex.build(version, ids, texts, published, sources, doc_ids, titles, bodies)
+                languages.append(chunk.language)
+        return LexicalIndex.build(version, ids, texts, published, sources, doc_ids, titles, bodies, languages)

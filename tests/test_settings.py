@@ -10,7 +10,7 @@ from rag.settings import Settings
 
 def test_defaults_are_the_embedded_offline_setup(settings):
     assert settings.store.url == ""
-    assert settings.embedding.model == "bundled:all-MiniLM-L6-v2"
+    assert settings.embedding.model == "auto"  # the store, then the documents' languages, decide
     assert settings.generator.backend == "extractive"
     assert settings.ui.host == "127.0.0.1"
 

@@ -33,7 +33,8 @@ MIN_LABELLED_WORDS = 5
 
 
 class Encoder(Protocol):
-    def encode(self, texts: list[str]) -> np.ndarray: ...
+    # sentences and questions are compared with each other: both are encoded as queries
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
 
 
 # Sentences that address a model rather than report anything ("Ignore previous instructions
@@ -171,7 +172,7 @@ class EvidenceIndex:
         keys = [" ".join(t.split()) for t in texts]
         todo = [k for k in dict.fromkeys(keys) if k not in self._cache]
         if todo:
-            for key, vector in zip(todo, np.asarray(self.encoder.encode(todo), dtype=np.float32)):
+            for key, vector in zip(todo, np.asarray(self.encoder.encode_queries(todo), dtype=np.float32)):
                 self._cache[key] = vector
         if not keys:
             return np.zeros((0, 1), dtype=np.float32)

@@ -181,12 +181,12 @@ def dense_rankings(ds: BeirDataset, query_ids: list[str], texts: list[str], sett
     emb = settings.embedding
     # the dtype the encoder really runs ("auto" resolves per CPU), so equal vectors share a cache
     dtype = str(resolve_dtype(emb.dtype)).removeprefix("torch.")
-    tag = f"{emb.model.replace(':', '_').replace('/', '_')}-{dtype}-{emb.max_tokens}"
+    tag = f"{embedder.name.replace(':', '_').replace('/', '_')}-{dtype}-{emb.max_tokens}"
     unit_ids, unit_texts = index_units(ds, settings, unit)
     unit_tag = "corpus" if unit == "doc" else f"chunks{settings.chunking.max_tokens}-{settings.chunking.min_tokens}"
     corpus = cached_vectors(f"{ds.fingerprint}-{unit_tag}-{tag}", unit_texts, embedder.encode)
     query_key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
-    queries = cached_vectors(f"{ds.fingerprint}-queries-{query_key}-{tag}", texts, embedder.encode)
+    queries = cached_vectors(f"{ds.fingerprint}-queries-{query_key}-{tag}", texts, embedder.encode_queries)
     scores = queries @ corpus.T
     depth = min(depth, scores.shape[1])
     top = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]

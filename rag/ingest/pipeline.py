@@ -102,16 +102,16 @@ class IngestService:
         self.settings = settings
         self.store = store
         self._embedder = embedder
-        # The hash covers what shapes the stored chunks, so changing the chunker or the model re-ingests.
-        self._recipe = json.dumps(
-            [settings.chunking.model_dump(), settings.embedding.model, settings.embedding.max_tokens],
-            sort_keys=True,
-        )
+        # The hash covers what shapes the stored chunks, so changing the chunker re-ingests. The
+        # embedding model is not in it: the store records its model and refuses another's vectors
+        # (`rag reembed` changes models), and "auto" picks the model only once documents are read.
+        self._recipe = json.dumps([settings.chunking.model_dump(), settings.embedding.max_tokens], sort_keys=True)
+        self._languages: set[str] = set()
 
     @property
     def embedder(self):
         if not hasattr(self._embedder, "encode"):
-            self._embedder = self._embedder()
+            self._embedder = self._embedder(self._languages)  # a factory: told the documents' languages
         return self._embedder
 
     def content_hash(self, doc: Document) -> str:
@@ -164,6 +164,7 @@ class IngestService:
 
     def _write(self, pending: list[tuple[Document, str]], states, progress: ProgressFn | None) -> dict[str, int]:
         """Chunk, embed and store the pending documents; returns chunks written per document."""
+        self._languages.update(doc.language for doc, _ in pending)
         todo: list[tuple[Chunk, str, int]] = []
         for doc, digest in pending:
             chunks = self._chunk(doc, digest)
@@ -179,7 +180,9 @@ class IngestService:
             if progress:
                 progress(lo, len(todo), "embedding")
             vectors = self._encode([c.embed_text for c, _, _ in batch], progress, lo, len(todo))
-            self.store.upsert([c for c, _, _ in batch], vectors, [h for _, h, _ in batch], [n for _, _, n in batch])
+            self.store.upsert(
+                [c for c, _, _ in batch], vectors, [h for _, h, _ in batch], [n for _, _, n in batch], self.embedder.name
+            )
             for chunk, _, _ in batch:
                 written[chunk.doc_id] = written.get(chunk.doc_id, 0) + 1
         if progress:
