@@ -9,15 +9,18 @@ sharing a data_dir never read each other's half-written files.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_RUSSIAN
 
 from rag.boilerplate import Boilerplate, share, without
 from rag.types import Filters
@@ -25,11 +28,33 @@ from rag.types import Filters
 # bm25s "lucene" with these parameters reproduces Anserini's BM25 on BEIR SciFact (nDCG@10 0.679).
 BM25_K1 = 1.2
 BM25_B = 0.75
-_STEMMER = Stemmer.Stemmer("english")
+# One tokenizer for every language the ministries here publish in, used by the index, the
+# queries and the answer layer alike: words of two or more letters, lower-cased, English and
+# Russian stop words dropped, then stemmed by script. Latin words get the English Snowball
+# stemmer (exactly bm25s's own English tokenisation, so English scores are unchanged), Cyrillic
+# words the Russian one. Kazakh has no Snowball stemmer; it is agglutinative (suffixes stack on
+# an unchanging stem), so a word with a Kazakh-only letter is cut to its first 5 letters, the
+# prefix truncation that matches real stemmers in Turkish retrieval (Can et al., JASIST 2008).
+_WORDS = re.compile(r"(?u)\b\w\w+\b")
+_STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_RUSSIAN)
+_ENGLISH = Stemmer.Stemmer("english")
+_RUSSIAN = Stemmer.Stemmer("russian")
+_KAZAKH_ONLY = frozenset("әғқңұһ")
+_KAZAKH_PREFIX = 5
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    if not _CYRILLIC.search(word):
+        return _ENGLISH.stemWord(word)
+    if any(ch in _KAZAKH_ONLY for ch in word):
+        return word[:_KAZAKH_PREFIX]
+    return _RUSSIAN.stemWord(word)
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
+    return [[stem(w) for w in _WORDS.findall(text.lower()) if w not in _STOPWORDS] for text in texts]
 
 
 def date_key(value) -> int:
@@ -45,17 +70,23 @@ class LexicalIndex:
     sources: np.ndarray  # int32 code per chunk into source_names
     source_names: list[str]
     bm25: bm25s.BM25 | None  # None when the store is empty
+    languages: np.ndarray | None = None  # int32 code per chunk into language_names
+    language_names: list[str] = field(default_factory=list)
     boilerplate: Boilerplate = field(default_factory=Boilerplate)
     boilerplate_share: np.ndarray | None = None  # float16 per chunk: how much of it is boilerplate
     _rows: dict[str, int] | None = field(default=None, repr=False)  # chunk id -> row, built on first use
 
     @classmethod
     def build(cls, version: str, ids: list[str], texts: list[str], published: list[int], sources: list[str],
-              doc_ids: list[str] | None = None, titles: list[str] | None = None, bodies: list[str] | None = None):
+              doc_ids: list[str] | None = None, titles: list[str] | None = None, bodies: list[str] | None = None,
+              languages: list[str] | None = None):
         """`texts` are what BM25 indexes (title, date and body); with `doc_ids`, `titles` and `bodies`
         (the chunk texts) the source's boilerplate is learnt and left out of the index."""
         names = sorted(set(sources))
         code = {name: i for i, name in enumerate(names)}
+        languages = languages if languages is not None else [""] * len(ids)
+        language_names = sorted(set(languages))
+        language_code = {name: i for i, name in enumerate(language_names)}
         boilerplate, shares = Boilerplate(), np.zeros(len(ids), dtype=np.float16)
         if doc_ids is not None and bodies is not None:
             boilerplate = Boilerplate.learn(zip(sources, doc_ids, bodies))
@@ -77,6 +108,8 @@ class LexicalIndex:
             sources=np.asarray([code[s] for s in sources], dtype=np.int32),
             source_names=names,
             bm25=bm25,
+            languages=np.asarray([language_code[x] for x in languages], dtype=np.int32),
+            language_names=language_names,
             boilerplate=boilerplate,
             boilerplate_share=shares,
         )
@@ -130,6 +163,9 @@ class LexicalIndex:
         if filters.sources:
             wanted = [self.source_names.index(s) for s in filters.sources if s in self.source_names]
             mask &= np.isin(self.sources, wanted)
+        if filters.languages:
+            wanted = [self.language_names.index(x) for x in filters.languages if x in self.language_names]
+            mask &= np.isin(self.languages, wanted)
         return mask
 
     def passing(self, chunk_ids: list[str], filters: Filters) -> list[bool]:
@@ -159,11 +195,13 @@ class LexicalIndex:
                 self.bm25.save(str(tmp / "bm25"), show_progress=False)
             np.save(tmp / "published.npy", self.published)
             np.save(tmp / "sources.npy", self.sources)
+            np.save(tmp / "languages.npy", self.languages)
             if self.boilerplate_share is not None:
                 np.save(tmp / "boilerplate_share.npy", self.boilerplate_share)
             (tmp / "boilerplate.json").write_text(json.dumps(self.boilerplate.to_json()))
             (tmp / "meta.json").write_text(
-                json.dumps({"version": self.version, "ids": self.ids, "source_names": self.source_names})
+                json.dumps({"version": self.version, "ids": self.ids, "source_names": self.source_names,
+                            "language_names": self.language_names})
             )
             try:
                 tmp.rename(final)
@@ -195,6 +233,9 @@ class LexicalIndex:
                 sources=np.load(where / "sources.npy"),
                 source_names=meta["source_names"],
                 bm25=bm25,
+                # an index saved before languages were kept has neither: KeyError/OSError -> rebuilt
+                languages=np.load(where / "languages.npy"),
+                language_names=meta["language_names"],
                 boilerplate=Boilerplate.from_json(json.loads((where / "boilerplate.json").read_text())),
                 boilerplate_share=np.load(shares) if shares.exists() else None,
             )

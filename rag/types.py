@@ -122,10 +122,11 @@ class Filters:
     date_from: date | None = None
     date_to: date | None = None
     sources: tuple[str, ...] = ()  # exact source names; empty = all
+    languages: tuple[str, ...] = ()  # ISO 639-1 codes of the documents ("en", "ru", "kk"); empty = all
 
     @property
     def empty(self) -> bool:
-        return self.date_from is None and self.date_to is None and not self.sources
+        return self.date_from is None and self.date_to is None and not self.sources and not self.languages
 
 
 def _jsonable(value: Any) -> Any:

@@ -332,13 +332,23 @@ def test_state_department_archive_out_of_the_box():
         ("empty.txt", "empty file"),
         ("blank.md", "empty file"),
         ("binary.txt", "binary file (contains NUL bytes), not text"),
-        ("cp1251-russian.txt", "not valid UTF-8 text"),
     ],
 )
 def test_bad_files_give_one_clear_error(name, problem):
     error = only_error(FIXTURES / name)
     assert error.problem == problem
     assert str(error) == f"{FIXTURES / name}: {problem}"
+
+
+def test_legacy_encodings_are_detected_and_noise_is_refused(tmp_path):
+    doc = only_document(FIXTURES / "cp1251-russian.txt")  # Windows-1251, as Russian archives still are
+    assert doc.metadata["encoding"] == "cp1251" and doc.language == "ru"
+    import random
+
+    noise = tmp_path / "noise.txt"
+    rng = random.Random(7)
+    noise.write_bytes(bytes(rng.randrange(1, 256) for _ in range(4000)))
+    assert only_error(noise).problem == "not valid UTF-8 text, and no other text encoding fits"
 
 
 def test_binary_content_under_a_text_suffix_and_unsupported_or_missing_files(tmp_path):

@@ -18,7 +18,6 @@ _ODD_SPACES = "\t\v\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\
 _SPACE_RUN = re.compile(r"  +")
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")  # zero-width and soft hyphens
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")  # not \t \n \v \f \r
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def normalise_text(text: str) -> str:
@@ -50,7 +49,8 @@ class BadInput(Exception):
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode bytes as UTF-8 (BOM allowed); accept cp1252 only when the result reads as text."""
+    """Decode bytes as UTF-8 (BOM allowed), else in the encoding charset_normalizer finds
+    (Windows-1251 Russian, cp1252 Western, KOI8-R, ...) when the result reads as text."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), "utf-16"
@@ -61,20 +61,31 @@ def decode_text(data: bytes) -> tuple[str, str]:
     try:
         text, encoding = data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
-        try:
-            text, encoding = data.decode("cp1252"), "cp1252"
-        except UnicodeDecodeError as exc:
-            raise BadInput("not valid UTF-8 text") from exc
-        if not _mostly_ascii(text):
-            raise BadInput("not valid UTF-8 text")
+        text, encoding = _detected(data)
     if _control_share(text) > 0.01:
         raise BadInput("binary file (control characters), not text")
     return text, encoding
 
 
-def _mostly_ascii(text: str) -> bool:
-    """Western text in cp1252 is mostly ASCII; bytes of another encoding decoded as cp1252 are not."""
-    return len(_NON_ASCII.findall(text)) <= 0.15 * len(text)
+_PREFERRED = ("cp1252", "cp1251", "utf_16")
+_MAX_CHAOS = 0.2  # charset_normalizer's "mess" of the best decoding; random bytes score higher
+
+
+def _detected(data: bytes) -> tuple[str, str]:
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(data[:1 << 20]))  # the first MiB tells the encoding; long files stay cheap
+    best = matches[0] if matches else None
+    if best is None or best.chaos > _MAX_CHAOS:
+        raise BadInput("not valid UTF-8 text, and no other text encoding fits")
+    # Short Western text reads equally well in several Latin code pages; the most common one wins ties.
+    tied = [m for m in matches if m.chaos <= best.chaos and m.coherence >= best.coherence]
+    best = next((m for m in tied if m.encoding in _PREFERRED), best)
+    encoding = {"windows-1251": "cp1251", "windows-1252": "cp1252"}.get(best.encoding, best.encoding)
+    try:
+        return data.decode(encoding), encoding
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise BadInput(f"not valid UTF-8 text, nor {encoding}") from exc
 
 
 def _control_share(text: str) -> float:
@@ -121,7 +132,27 @@ def parse_date(value: Any) -> date | None:
             return datetime.strptime(value, fmt).date()
         except ValueError:
             continue
-    return None
+    return _spelled_date(value)
+
+
+# Languages whose spelled-out dates the ministries here write ("21 марта 2025 года",
+# "2025 жылғы 21 наурыз"); dateparser knows their month names and grammar.
+DATE_LANGUAGES = ("en", "ru", "kk")
+# Kazakh writes the year first as a genitive ("2025 жылғы" = "of the year 2025"), which dateparser
+# does not read; the year moved to the end reads as the usual day-month-year.
+_KAZAKH_YEAR_FIRST = re.compile(r"^(\d{4})\s*жылғы\s+(.+?)(?:да|де|та|те)?$", re.IGNORECASE)
+
+
+def _spelled_date(value: str) -> date | None:
+    if len(value) > 60 or not any(ch.isdigit() for ch in value):
+        return None
+    kazakh = _KAZAKH_YEAR_FIRST.match(value)
+    if kazakh:
+        value = f"{kazakh[2]} {kazakh[1]}"
+    import dateparser
+
+    parsed = dateparser.parse(value, languages=list(DATE_LANGUAGES), settings={"STRICT_PARSING": True})
+    return parsed.date() if parsed else None
 
 
 def date_from_filename(path: Path) -> date | None:
@@ -134,8 +165,13 @@ def date_from_filename(path: Path) -> date | None:
 # Scraped page-header residue, e.g. " date 2025-03-21 Images | Kazakh MFA": the date, then
 # words left over from the page (here an "Images" tab), then "| SOURCE".
 _SCRAPED_HEADER = re.compile(r"^date\s+(\d{4}-\d{2}-\d{2})\b[^|\n]*(?:\|\s*(.*?))?$", re.IGNORECASE)
-_FIELD_LINE = re.compile(r"^(title|date|published|source|publisher|url|link)\s*:\s*(\S.*)$", re.IGNORECASE)
-_FIELD_NAMES = {"published": "date", "publisher": "source", "link": "url"}
+_FIELD_LINE = re.compile(
+    r"^(title|date|published|source|publisher|url|link|заголовок|дата|источник|тақырып|күні|дереккөз)\s*:\s*(\S.*)$",
+    re.IGNORECASE,
+)
+# English, Russian and Kazakh header names, as the three-language ministries write them
+_FIELD_NAMES = {"published": "date", "publisher": "source", "link": "url", "заголовок": "title", "дата": "date",
+                "источник": "source", "тақырып": "title", "күні": "date", "дереккөз": "source"}
 
 
 def split_txt_header(text: str) -> tuple[dict[str, str], str]:
@@ -240,6 +276,21 @@ def detect_language(text: str) -> str:
         return ""
     DetectorFactory.seed = 0  # langdetect is random; a fixed seed makes re-ingest give the same answer
     try:
-        return detect(sample).split("-")[0]
+        language = detect(sample).split("-")[0]
     except LangDetectException:
         return ""
+    if language in _CYRILLIC and _kazakh_share(sample) >= 0.01:
+        return "kk"
+    return language
+
+
+# langdetect has no Kazakh profile: it calls Kazakh Russian, Ukrainian, Bulgarian or Mongolian.
+# Of Kazakh's own letters, ә ғ қ ң ұ are in neither Russian, Ukrainian (which has і) nor
+# Mongolian (ө, ү); in Kazakh prose they are ~4% of the letters, so even 1% marks a Kazakh text.
+_CYRILLIC = frozenset({"ru", "uk", "bg", "mk", "mn", "sr", "be"})
+_KAZAKH_LETTERS = frozenset("әғқңұӘҒҚҢҰ")
+
+
+def _kazakh_share(text: str) -> float:
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(ch in _KAZAKH_LETTERS for ch in letters) / max(len(letters), 1)
