@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import Stemmer
-
 from rag.answer.words import words_for
+from rag.lexical import stem as index_stem  # one stemmer for retrieval and answers, per script
 
-_STEMMER = Stemmer.Stemmer("english")
-
-WORD_RE = re.compile(r"[A-Za-z\u00C0-\u024F][A-Za-z\u00C0-\u024F'’]*|\d+(?:[.,]\d+)*(?:st|nd|rd|th)?")
+# Latin and Cyrillic words (Russian, Kazakh), and numbers
+WORD_RE = re.compile(
+    r"[A-Za-z\u00C0-\u024F\u0400-\u04FF][A-Za-z\u00C0-\u024F\u0400-\u04FF'’]*|\d+(?:[.,]\d+)*(?:st|nd|rd|th)?"
+)
 
 _EN = words_for("en")
 STOPWORDS = _EN.stopwords
@@ -35,7 +35,7 @@ def stem(word: str) -> str:
     low = word.lower().replace("’", "'")
     if low.endswith("'s"):
         low = low[:-2]
-    return _STEMMER.stemWord(low.strip("'"))
+    return index_stem(low.strip("'"))
 
 
 def words(text: str) -> list[str]:
