@@ -62,6 +62,41 @@ RELEASE_DATE_TEXT = "The release was published on {date}."
 # "What is the latest release about Kosovo?": the release itself, from its metadata.
 LATEST_RELEASE_TEXT = "The most recent release on this is “{title}”, published on {date}."
 
+# The same statements in the languages the Kazakh MFA publishes in; a question in Russian or
+# Kazakh hears them in its own language (the quotes stay in the language of their release).
+OWN_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "refusal": REFUSAL_TEXT, "known_refusal": KNOWN_REFUSAL_TEXT, "part_unanswered": PART_UNANSWERED_TEXT,
+        "no_passages": NO_PASSAGES_TEXT, "unverified": UNVERIFIED_TEXT,
+        "quoting": "",
+    },
+    "ru": {
+        "refusal": "В релизах об этом не сказано. Ни один из найденных фрагментов не отвечает на вопрос: «{question}»",
+        "known_refusal": "В релизах упоминается {names}, но ни один из найденных фрагментов не отвечает на вопрос: «{question}»",
+        "part_unanswered": "В релизах об этом не сказано: «{part}»",
+        "no_passages": "В релизах об этом не сказано: ни один релиз не соответствует вопросу{filters}.",
+        "unverified": "Возможно, релизы не отвечают на этот вопрос: ни одно предложение ответа не подтверждается источниками.",
+        "quoting": "Ответ — цитаты из релизов на языке оригинала ({languages}):",
+    },
+    "kk": {
+        "refusal": "Релиздерде бұл туралы айтылмаған. Табылған үзінділердің ешқайсысы сұраққа жауап бермейді: «{question}»",
+        "known_refusal": "Релиздерде {names} аталады, бірақ табылған үзінділердің ешқайсысы сұраққа жауап бермейді: «{question}»",
+        "part_unanswered": "Релиздерде бұл туралы айтылмаған: «{part}»",
+        "no_passages": "Релиздерде бұл туралы айтылмаған: сұраққа сәйкес релиз табылмады{filters}.",
+        "unverified": "Релиздер бұл сұраққа жауап бермеуі мүмкін: жауаптың бірде-бір сөйлемі дереккөздермен расталмады.",
+        "quoting": "Жауап — релиздердің түпнұсқа тіліндегі дәйексөздер ({languages}):",
+    },
+}
+LANGUAGE_NAMES = {
+    "ru": {"en": "английский", "ru": "русский", "kk": "казахский"},
+    "kk": {"en": "ағылшын тілі", "ru": "орыс тілі", "kk": "қазақ тілі"},
+}
+
+
+def own_text(name: str, language: str) -> str:
+    return OWN_TEXTS.get(language, OWN_TEXTS["en"])[name]
+
+
 # Model replies that mean "the sources don't answer" rather than an answer.
 MODEL_REFUSAL_PATTERNS = (
     r"\bthe (?:releases?|sources?|documents?|passages?|context) (?:do(?:es)?n[’']?t|do(?:es)? not) (?:say|mention|"

@@ -103,11 +103,12 @@ class Question:
 
 
 def analyse(text: str, history: Sequence[tuple[str, str]] = (), today: date | None = None,
-            standalone: str | None = None, language: str = "en", disable: frozenset[str] = frozenset()) -> Question:
+            standalone: str | None = None, language: str | None = None, disable: frozenset[str] = frozenset()) -> Question:
     """Parse a question once. `standalone` overrides the follow-up rewrite (a model's rewrite);
     `disable` switches off "conversation" (no rewriting) or "parts" (one part), for ablations."""
     if not text or not text.strip():
         raise ValueError("the question is empty")
+    language = language or question_language(text)
     words = words_for(language)
     if "conversation" in disable:
         standalone = text
@@ -125,6 +126,18 @@ def analyse(text: str, history: Sequence[tuple[str, str]] = (), today: date | No
         asks_for_release=_asks_for_release(standalone, dates, words),
         numbers=frozenset(lexical.numbers(standalone)), language=language, history=tuple(history),
     )
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+
+
+def question_language(text: str) -> str:
+    """en, ru or kk: the languages the app speaks (a question is too short for langdetect;
+    the script and Kazakh's own letters tell these three apart)."""
+    if not _CYRILLIC.search(text):
+        return "en"
+    return "kk" if any(ch in _KAZAKH_LETTERS for ch in text) else "ru"
 
 
 def name_groups(question: str, names: frozenset[str]) -> tuple[tuple[str, ...], ...]:

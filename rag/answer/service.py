@@ -140,7 +140,7 @@ class AnswerService:
         lap("retrieve")
         base = {"question": question, "standalone_question": q.standalone, "generator": backend}
         if not found.passages:
-            text = prompts.NO_PASSAGES_TEXT.format(filters=_describe(found.filters))
+            text = prompts.own_text("no_passages", q.language).format(filters=_describe(found.filters))
             yield self._final(_refusal(text, base), timings, started)
             return
 
@@ -189,7 +189,8 @@ class AnswerService:
         if not any(c.supported for c in checked) and not premise:
             refused = True
             said_no = any(c.verdict == "refusal" for c in checked)
-            text = prompts.REFUSAL_TEXT.format(question=q.standalone) if said_no else prompts.UNVERIFIED_TEXT
+            text = (prompts.own_text("refusal", q.language).format(question=q.standalone) if said_no
+                    else prompts.own_text("unverified", q.language))
             sentences = (AnswerSentence(text, supported=True, support=1.0, own=True),) + sentences
         else:
             text, sentences, citations = _with_release_facts(q, release, text, sentences, citations)
@@ -197,8 +198,9 @@ class AnswerService:
                 for index in selection.unanswered:
                     if release is not None and _asks_for_release_part(q.parts[index].text):
                         continue  # the release named above answers it
-                    statement = prompts.PART_UNANSWERED_TEXT.format(part=q.parts[index].text)
+                    statement = prompts.own_text("part_unanswered", q.language).format(part=q.parts[index].text)
                     text, sentences = f"{text} {statement}", sentences + (AnswerSentence(statement, own=True),)
+            text, sentences = _say_what_is_quoted(q, found.passages, citations, text, sentences)
         lap("check")
         answer = Answer(text=text, sentences=sentences, citations=citations, passages=tuple(found.passages),
                         refused=refused, false_premise=premise is not None, **base)
@@ -289,8 +291,21 @@ def _refusal_text(q: Question, passages: Sequence[Passage]) -> str:
     known = [n for n in _display_names(q) if any(lexical.mentions(n.lower(), f"{p.chunk.title}. {p.chunk.text}")
                                                  for p in passages)]
     if known:
-        return prompts.KNOWN_REFUSAL_TEXT.format(names=_join(known), question=q.standalone)
-    return prompts.REFUSAL_TEXT.format(question=q.standalone)
+        return prompts.own_text("known_refusal", q.language).format(names=_join(known), question=q.standalone)
+    return prompts.own_text("refusal", q.language).format(question=q.standalone)
+
+
+def _say_what_is_quoted(q: Question, passages: Sequence[Passage], citations, text: str, sentences):
+    """A question in Russian or Kazakh answered with quotes from releases in another language
+    is told so, in its own language, before the quotes."""
+    languages = {p.chunk.chunk_id: p.chunk.language for p in passages}
+    quoted = sorted({languages.get(c.chunk_id, "") for c in citations} - {"", q.language})
+    note = prompts.own_text("quoting", q.language)
+    if not quoted or not note:
+        return text, sentences
+    names = prompts.LANGUAGE_NAMES.get(q.language, {})
+    statement = note.format(languages=", ".join(names.get(code, code) for code in quoted))
+    return f"{statement} {text}", (AnswerSentence(statement, own=True),) + tuple(sentences)
 
 
 def _display_names(q: Question) -> list[str]:
