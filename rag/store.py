@@ -299,6 +299,9 @@ class ChunkStore:
             "by_month": dict(sorted(by_month.items())),
         }
 
+    def languages(self) -> list[str]:
+        return sorted({d.language for d in self.documents() if d.language})
+
     def sources(self) -> list[str]:
         return sorted({d.source for d in self.documents() if d.source})
 

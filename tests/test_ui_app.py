@@ -52,7 +52,7 @@ class BrokenAnswers:
 
 def stand_in_services(tmp_path, answers, **ui) -> SimpleNamespace:
     store = SimpleNamespace(
-        count=lambda: 0, sources=lambda: ["Kazakh MFA"], documents=lambda: [],
+        count=lambda: 0, sources=lambda: ["Kazakh MFA"], languages=lambda: ["en"], documents=lambda: [],
         stats=lambda: {"documents": 0, "chunks": 0, "by_source": {}, "by_month": {}},
     )
     return SimpleNamespace(

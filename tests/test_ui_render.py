@@ -189,3 +189,12 @@ def test_the_apps_own_statements_are_not_shown_as_supported_quotes():
     own = AnswerSentence("The releases don't say: “who chairs it?”", (), True, 1.0, own=True)
     html = render.answer_html(Answer("q", own.text, (own,)), 0)
     assert 'class="answer-sentence own"' in html and "supported" not in html.split("answer-meta")[0]
+
+
+def test_the_language_filter_reaches_retrieval():
+    from ui.chat import make_filters
+
+    filters = make_filters("2025-03-01", "", ["Kazakh MFA"], ["RU", " kk "])
+    assert filters.languages == ("ru", "kk") and filters.sources == ("Kazakh MFA",)
+    assert make_filters("", "", None, "en").languages == ("en",)
+    assert make_filters("", "", None).languages == ()

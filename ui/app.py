@@ -50,23 +50,23 @@ def build_app(services) -> gr.Blocks:
     max_mb = settings.ui.max_upload_mb
 
     # -- handlers (closures over services) ---------------------------------------------------
-    def ask(question, turns, date_from, date_to, sources, top_k, generator):
+    def ask(question, turns, date_from, date_to, sources, top_k, generator, languages=None):
         question = (question or "").strip()
         if not question:
             raise gr.Error("Type a question first")
-        filters = chat.make_filters(date_from, date_to, sources)
+        filters = chat.make_filters(date_from, date_to, sources, languages)
         k = int(top_k) if top_k else None
         for messages, panel, new_turns in chat.stream_turn(services, question, turns, filters, k, generator):
             yield messages, panel, new_turns, ""
 
     def answer_json(
         question: str, date_from: str = "", date_to: str = "", sources: list[str] | None = None,
-        top_k: int = 0, generator: str = "",
+        top_k: int = 0, generator: str = "", languages: list[str] | None = None,
     ) -> str:
         """Answer one question (no chat history); returns the checked Answer as a JSON string."""
         # A string, not a dict: gradio_client takes any dict with a "path" key (as citations have)
         # for a file to download.
-        filters = chat.make_filters(date_from, date_to, sources or [])
+        filters = chat.make_filters(date_from, date_to, sources or [], languages or [])
         with chat.answering(services):
             answer = services.answers.ask(question, filters=filters, top_k=top_k or None, generator=generator or None)
         return json.dumps(answer.to_dict(), ensure_ascii=False)
@@ -188,6 +188,11 @@ def build_app(services) -> gr.Blocks:
                                     label="Source (ministry)", multiselect=True, choices=services.store.sources(),
                                     allow_custom_value=True, elem_id="source-filter",
                                 )
+                                language_filter = gr.Dropdown(
+                                    label="Language of the releases", multiselect=True,
+                                    choices=services.store.languages(), allow_custom_value=True,
+                                    elem_id="language-filter",
+                                )
                             with gr.Row():
                                 top_k = gr.Slider(
                                     1, 20, step=1, value=settings.retrieval.top_k, label="Passages to retrieve",
@@ -226,7 +231,7 @@ def build_app(services) -> gr.Blocks:
                 documents_table = gr.HTML(elem_id="documents-table")
 
         # -- events --------------------------------------------------------------------------
-        chat_inputs = [question, turns, date_from, date_to, source_filter, top_k, generator]
+        chat_inputs = [question, turns, date_from, date_to, source_filter, top_k, generator, language_filter]
         chat_outputs = [chatbot, sources_panel, turns, question]
         question.submit(ask, chat_inputs, chat_outputs, api_name="ask")
         ask_button.click(ask, chat_inputs, chat_outputs, api_visibility="private")

@@ -33,13 +33,17 @@ def parse_date(value: object, label: str) -> date | None:
         raise gr.Error(f"{label} {text!r} is not a date like 2025-03-21") from None
 
 
-def make_filters(date_from: object, date_to: object, sources: list[str] | str | None) -> Filters:
+def make_filters(date_from: object, date_to: object, sources: list[str] | str | None,
+                 languages: list[str] | str | None = None) -> Filters:
     start, end = parse_date(date_from, "From date"), parse_date(date_to, "To date")
     if start and end and start > end:
         raise gr.Error(f"The from date {start} is after the to date {end}")
     if isinstance(sources, str):
         sources = [sources] if sources else []
-    return Filters(date_from=start, date_to=end, sources=tuple(s for s in (sources or []) if s))
+    if isinstance(languages, str):
+        languages = [languages] if languages else []
+    return Filters(date_from=start, date_to=end, sources=tuple(s for s in (sources or []) if s),
+                   languages=tuple(x.strip().lower() for x in (languages or []) if x and x.strip()))
 
 
 def service_history(turns: list[Turn]) -> list[tuple[str, str]]:
