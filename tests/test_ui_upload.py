@@ -130,6 +130,13 @@ def test_broken_zip_is_reported(tmp_path):
     assert staged.files == [] and "not a readable zip" in staged.rejected[0].problem
 
 
+def test_uploads_accept_exactly_what_rag_ingest_reads():
+    from rag.ingest.readers import SUPPORTED_SUFFIXES
+
+    assert upload.DOCUMENT_SUFFIXES == SUPPORTED_SUFFIXES
+    assert {".markdown", ".jsonl.gz"} <= upload.UPLOAD_SUFFIXES
+
+
 @pytest.mark.parametrize("suffix", sorted(upload.DOCUMENT_SUFFIXES))
 def test_every_documented_type_is_accepted(tmp_path, suffix):
     path = write(tmp_path / f"r{suffix}")

@@ -211,7 +211,9 @@ def build_app(services) -> gr.Blocks:
                     "a zip is unpacked and its supported files ingested. Unchanged files are skipped."
                 )
                 files = gr.File(
-                    label="Releases", file_count="multiple", file_types=sorted(UPLOAD_SUFFIXES), elem_id="upload-files"
+                    # ".gz" too: the browser and Gradio look at the last suffix of "archive.jsonl.gz"
+                    label="Releases", file_count="multiple", file_types=sorted(UPLOAD_SUFFIXES | {".gz"}),
+                    elem_id="upload-files",
                 )
                 ingest_button = gr.Button("Ingest", variant="primary", elem_id="ingest-button")
                 ingest_summary = gr.Markdown(elem_id="ingest-summary")

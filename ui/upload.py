@@ -18,7 +18,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-DOCUMENT_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl"})
+from rag.ingest.readers import SUPPORTED_SUFFIXES, file_suffix
+
+# One list, the readers': what `rag ingest` reads, an upload accepts (plus zips of those).
+DOCUMENT_SUFFIXES = SUPPORTED_SUFFIXES
 UPLOAD_SUFFIXES = DOCUMENT_SUFFIXES | {".zip"}
 MAX_ZIP_MEMBERS = 5000
 _COPY_CHUNK = 1 << 20
@@ -53,24 +56,15 @@ class StagedUpload:
         return self.labels.get(str(path), Path(path).name)
 
 
-def document_suffixes() -> frozenset[str]:
-    """What the readers accept (falls back to the documented list if they can't be imported)."""
-    try:
-        from rag.ingest.readers import SUPPORTED_SUFFIXES
-    except ImportError:
-        return DOCUMENT_SUFFIXES
-    return frozenset(s for s in SUPPORTED_SUFFIXES if s in DOCUMENT_SUFFIXES) or DOCUMENT_SUFFIXES
-
-
 def stage_uploads(paths: list[Path | str], uploads_root: Path, max_bytes: int) -> StagedUpload:
     """Copy accepted uploads (and the members of uploaded zips) into content-addressed folders."""
     root = Path(uploads_root)
     staged = StagedUpload(root)
-    allowed = document_suffixes()
+    allowed = DOCUMENT_SUFFIXES
     for raw in paths:
         path = Path(raw)
         name = path.name
-        suffix = path.suffix.lower()
+        suffix = file_suffix(path)
         if not path.is_file():
             staged.rejected.append(_reject(name, "the uploaded file is missing"))
         elif suffix not in allowed | {".zip"}:
@@ -117,8 +111,8 @@ def _extract_zip(archive: Path, dest: Path, max_bytes: int, allowed: frozenset[s
                 continue
             if relative.name.startswith(".") or relative.parts[0] == "__MACOSX":
                 continue  # OS metadata, not a release
-            if relative.suffix.lower() not in allowed:
-                staged.rejected.append(_reject(where, f"type {relative.suffix or '(none)'} is not accepted; skipped"))
+            if file_suffix(Path(relative.name)) not in allowed:
+                staged.rejected.append(_reject(where, f"type {file_suffix(Path(relative.name)) or '(none)'} is not accepted; skipped"))
                 continue
             target = dest.joinpath(*relative.parts)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.ingest.chunking import chunk_document
-from rag.ingest.readers import SUPPORTED_SUFFIXES, read_file
+from rag.ingest.readers import SUPPORTED_SUFFIXES, file_suffix, read_file
 from rag.settings import Settings
 from rag.types import Chunk, Document
 
@@ -70,7 +70,7 @@ NOT_RELEASES = frozenset({"readme", "license", "licence", "changelog", "contribu
 def _is_release_file(path: Path) -> bool:
     stem = path.name.split(".")[0].lower()
     return (
-        path.is_file() and _suffix(path) in SUPPORTED_SUFFIXES
+        path.is_file() and file_suffix(path) in SUPPORTED_SUFFIXES
         and not path.name.startswith(".") and stem not in NOT_RELEASES
     )
 
@@ -88,11 +88,6 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
         else:
             problems.append(FileResult(str(path), "failed", errors=[f"{path}: no such file or directory"]))
     return list(dict.fromkeys(files)), problems
-
-
-def _suffix(path: Path) -> str:
-    name = path.name.lower()
-    return ".jsonl.gz" if name.endswith(".jsonl.gz") else path.suffix.lower()
 
 
 class IngestService:
