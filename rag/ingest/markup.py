@@ -153,19 +153,77 @@ def html_to_text(page: str) -> HtmlPage:
         parser.close()
     except Exception:  # HTMLParser is lenient; keep whatever it gathered before giving up
         pass
-    title = parser.meta.get("og:title") or parser.title or parser.first_h1
-    text = _trafilatura_text(page) or parser.text()
+    site_name = parser.meta.get("og:site_name", "") or parser.meta.get("application-name", "")
+    headline, title_site = _headline(parser.title, parser.first_h1, site_name)
+    title = parser.meta.get("og:title") or headline
+    visible = parser.text()
+    text = _trafilatura_text(page) or visible
     first, _, rest = text.strip().partition("\n\n")
     if title and first.strip() == " ".join(title.split()) and rest:
         text = rest  # the headline repeats the title; it travels with every chunk anyway
+    first, _, rest = text.strip().partition("\n\n")
+    if rest and date_line(first) == " ".join(first.split()):
+        text = rest  # a dateline paragraph ("21 March 2025, 10:25"): the date is metadata
     return HtmlPage(
         text=text,
         title=title,
-        date=next((parser.meta[key] for key in _DATE_META if parser.meta.get(key)), "") or parser.time,
-        site_name=parser.meta.get("og:site_name", "") or parser.meta.get("application-name", ""),
+        date=next((parser.meta[key] for key in _DATE_META if parser.meta.get(key)), "") or parser.time
+        or date_line(visible),
+        site_name=site_name or title_site,
         url=parser.canonical or parser.meta.get("og:url", ""),
         language=parser.language.split("-")[0].lower(),
     )
+
+
+# " | ", " - ", " — ", " :: " between a headline and the site's name in a <title>
+_TITLE_SEPARATOR = re.compile(r"\s+(?:[|\u2013\u2014-]|::)\s+")
+
+
+def _headline(title: str, h1: str, site_name: str) -> tuple[str, str]:
+    """(headline, the site's name if the <title> gave it). A <title> is often the headline and the
+    site's name joined by a separator ("Headline | Ministry"); the <h1> tells which part is which."""
+    title, h1 = " ".join(title.split()), " ".join(h1.split())
+    if not title:
+        return h1, ""
+    parts = _TITLE_SEPARATOR.split(title)
+    if len(parts) > 1:
+        if site_name and parts[-1].strip().lower() == site_name.strip().lower():
+            return " - ".join(parts[:-1]), ""
+        if site_name and parts[0].strip().lower() == site_name.strip().lower():
+            return " - ".join(parts[1:]), ""
+        if h1 and len(h1.split()) >= 3:
+            rest = title[len(h1):]
+            separator = _TITLE_SEPARATOR.match(rest)
+            if title.startswith(h1) and separator:
+                return h1, rest[separator.end():].strip()
+            if title.endswith(h1):
+                head = title[: -len(h1)]
+                cut = list(_TITLE_SEPARATOR.finditer(head))
+                if cut and cut[-1].end() == len(head):
+                    return h1, head[: cut[-1].start()].strip()
+    return title, ""
+
+
+# A line of a page that holds only a date (and perhaps a time): "21 March 2025, 10:25",
+# "21 марта 2025 года", "2025 жылғы 21 наурыз". Looked for in the first lines of the visible
+# text when no meta tag or <time> gives the date; the site's own format, in its language.
+_DATE_LINE_MAX_CHARS = 60
+_DATE_LINES_LOOKED_AT = 40
+_YEAR = re.compile(r"\b(19|20)\d{2}\b")
+_CLOCK = re.compile(r"[,\s]*\b\d{1,2}:\d{2}(?::\d{2})?\b\s*$|^\s*\d{1,2}:\d{2}(?::\d{2})?[,|\s]*")
+
+
+def date_line(visible_text: str) -> str:
+    from rag.ingest.text import parse_date
+
+    lines = [" ".join(line.split()) for line in visible_text.splitlines()]
+    for line in [line for line in lines if line][:_DATE_LINES_LOOKED_AT]:
+        if len(line) > _DATE_LINE_MAX_CHARS or not _YEAR.search(line):
+            continue
+        for candidate in (line, _CLOCK.sub("", line), _CLOCK.sub("", line).rstrip(" .,")):
+            if candidate and parse_date(candidate):
+                return candidate
+    return ""
 
 
 def _trafilatura_text(page: str) -> str:

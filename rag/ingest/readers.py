@@ -45,7 +45,7 @@ ARCHIVE_SUFFIXES: frozenset[str] = frozenset({".json", ".jsonl", ".jsonl.gz"})
 
 __all__ = [
     "ARCHIVE_SUFFIXES", "DEFAULT_FIELD_ALIASES", "SUPPORTED_SUFFIXES", "FieldMap", "ReadError", "ReadResult",
-    "file_suffix", "read_file",
+    "file_suffix", "read_data", "read_file",
 ]
 
 
@@ -87,6 +87,14 @@ def read_file(path: Path | str, field_map: FieldMap | None = None) -> ReadResult
         return _failed(path, "is a directory, not a file")
     except OSError as exc:
         return _failed(path, f"cannot read file: {exc.strerror or exc}")
+    return read_data(path, data, suffix, field_map)
+
+
+def read_data(path: Path, data: bytes, suffix: str, field_map: FieldMap | None = None) -> ReadResult:
+    """Read bytes in the format ``suffix`` names (one of SUPPORTED_SUFFIXES), as if from ``path``:
+    what read_file does once it has the bytes (the web ingest has them from a response)."""
+    if suffix not in _READERS:
+        return _failed(path, f"unsupported file type {suffix or '(no suffix)'!r}")
     if not data.strip():
         return _failed(path, "empty file")
     try:
