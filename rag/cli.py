@@ -70,14 +70,69 @@ def config_cmd(as_json: Annotated[bool, typer.Option("--json")] = False):
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="files or folders (txt, md, html, pdf, docx, json, jsonl)")],
-    sync: Annotated[bool, typer.Option("--sync", help="remove stored documents whose files are gone")] = False,
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="files or folders (txt, md, html, pdf, docx, json, jsonl), or URLs: an RSS/Atom feed, a sitemap, a page"
+        ),
+    ],
+    sync: Annotated[
+        bool, typer.Option("--sync", help="remove stored documents whose files are gone, or that a feed no longer lists")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     data_dir: DataDir = None,
 ):
-    """Read, chunk, embed and store releases. Exit code 1 when some files failed."""
+    """Read, chunk, embed and store releases. Exit code 1 when some files or pages failed."""
     report = _run_ingest(_services(data_dir), paths, sync=sync, quiet=quiet)
     raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def follow(
+    urls: Annotated[Optional[list[str]], typer.Argument(help="feeds, sitemaps or pages; default: the feeds tables of the config file")] = None,
+    every: Annotated[str, typer.Option("--every", help="how often to check: 30m, 1h, 1d, ...")] = "1h",
+    sync: Annotated[bool, typer.Option("--sync", help="also remove releases a feed no longer lists")] = False,
+    times: Annotated[Optional[int], typer.Option("--times", help="stop after this many checks of each feed")] = None,
+    data_dir: DataDir = None,
+):
+    """Keep a corpus current: check feeds at an interval and ingest what is new or changed (Ctrl-C stops)."""
+    from rag.settings import FeedSettings
+
+    services = _services(data_dir)
+    try:
+        feeds = [FeedSettings(url=url, every=every, sync=sync) for url in urls] if urls else list(services.settings.feeds)
+    except ValueError as error:  # pydantic's ValidationError: say the reason, not the model's name
+        reason = error.errors()[0]["msg"] if hasattr(error, "errors") else str(error)
+        typer.secho(f"error: --every: {reason}", fg="red", err=True)
+        raise typer.Exit(2)
+    if not feeds:
+        typer.secho("error: no URL given and no feeds in the config file ([[feeds]] tables)", fg="red", err=True)
+        raise typer.Exit(2)
+    from datetime import datetime
+
+    from rag.web.follow import FeedFollower
+
+    def check(feed):
+        return services.ingest.ingest([feed.url], sync=feed.sync)
+
+    def report(done) -> None:
+        stamp = datetime.fromtimestamp(done.started).strftime("%Y-%m-%d %H:%M:%S")
+        if done.error:
+            typer.secho(f"{stamp} {done.feed.url}: failed: {done.error}", fg="red", err=True)
+            return
+        for result in done.report.failed:
+            for error in result.errors:
+                typer.secho(f"{stamp} {result.status}: {error}", fg="red", err=True)
+        typer.echo(f"{stamp} {done.feed.url}: {done.report.summary()}")
+
+    for feed in feeds:
+        typer.echo(f"following {feed.url} every {feed.every}" + (" (--sync)" if feed.sync else ""))
+    follower = FeedFollower(feeds, check, report, max_checks=times)
+    try:
+        follower.run()
+    except KeyboardInterrupt:
+        typer.echo("stopped: what was stored so far is kept", err=True)
+        raise typer.Exit(130)
 
 
 class _ProgressBars:
@@ -256,11 +311,31 @@ def up(
     from ui.app import launch
 
     services = _services(data_dir)
+    services.follows_feeds = bool(services.settings.feeds)  # the UI then keeps its banner polling
     where = f"{corpus} into {services.settings.data_dir}"
+
+    def feed_checked(done) -> None:
+        if done.error:
+            typer.secho(f"{done.feed.url}: failed: {done.error}", fg="red", err=True)
+        elif done.report is not None:
+            _print_report(done.report)
+
+    def follow_feeds() -> None:
+        feeds = services.settings.feeds
+        typer.echo("following " + ", ".join(f"{f.url} every {f.every}" for f in feeds))
+        # may run in the ingest thread as it ends: the follower waits for it before its first check
+        services.follow_feeds(on_check=feed_checked)
+
     if wait:
         typer.echo(f"ingesting {where} ...")
         _run_ingest(services, [corpus])
-        launch(services, host=host, port=port)
+        if services.settings.feeds:
+            follow_feeds()
+        try:
+            launch(services, host=host, port=port)
+        finally:
+            if services.feed_follower is not None:
+                services.feed_follower.stop()
         return
 
     bars = _ProgressBars()
@@ -273,6 +348,8 @@ def up(
             typer.echo("background ingest finished: answers now cover the whole corpus")
         elif status.phase == "failed":
             typer.secho(f"ingest failed: {status.error}; the UI answers from what was stored", fg="red", err=True)
+        if services.settings.feeds and status.phase != "interrupted":
+            follow_feeds()
 
     typer.echo(f"ingesting {where} in the background; answers cover what is indexed so far")
     # SIGTERM stops like Ctrl-C: gradio's wait loop returns, then the ingest stops between two steps.
@@ -283,6 +360,9 @@ def up(
         launch(services, host=host, port=port)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if services.feed_follower is not None:
+            services.feed_follower.stop()
+        background = services.background_ingest or background
         if background is not None and background.running:
             background.cancel()
             typer.echo("stopping the ingest after the current batch ...", err=True)

@@ -60,6 +60,8 @@ class Services:
         self.settings = settings or load_settings()
         self._lock = threading.RLock()
         self.background_ingest = None  # a rag.ingest.background.BackgroundIngest once started
+        self.feed_follower = None  # a rag.web.follow.FeedFollower once `rag up` follows feeds
+        self.follows_feeds = False  # set by `rag up` when it will: the UI keeps polling for checks
         self._questions = _Questions()
         self._stored_model = ""
 
@@ -136,7 +138,7 @@ class Services:
 
         return AnswerService(self.retriever, self.current_embedder, self.settings)
 
-    def start_background_ingest(self, paths, listener=None, on_finish=None):
+    def start_background_ingest(self, paths, listener=None, on_finish=None, sync=False):
         """Ingest ``paths`` in a thread of this process (what `rag up` does while the UI serves).
 
         listener: a ProgressFn also told of the main pass (the CLI's progress bars); on_finish is
@@ -150,9 +152,40 @@ class Services:
             # Built here, in the caller's thread: the store must be one object for the UI and the ingest.
             self.store.count()
             self.background_ingest = BackgroundIngest(
-                self.ingest, paths, listener=listener, on_finish=on_finish, pause=self._questions.wait_until_none
+                self.ingest, paths, listener=listener, on_finish=on_finish, pause=self._questions.wait_until_none,
+                sync=sync,
             )
             return self.background_ingest.start()
+
+    def follow_feeds(self, feeds=None, on_check=None, max_checks=None):
+        """Check the feeds (default: settings.feeds) each at its interval, in a thread, each check a
+        background ingest (so the UI's banner shows it); waits for one already running first.
+        Returns the started FeedFollower (stop() it)."""
+        from rag.web.follow import FeedFollower
+
+        def check(feed):
+            while True:
+                running = self.background_ingest
+                if running is not None and running.running:
+                    running.join(timeout=1.0)
+                    if follower.stopped:
+                        raise InterruptedError("stopped")
+                    continue
+                try:
+                    background = self.start_background_ingest([feed.url], sync=feed.sync)
+                except RuntimeError:  # another one started in between
+                    continue
+                while not background.join(timeout=1.0):
+                    if follower.stopped:
+                        background.cancel()
+                if background.error is not None:
+                    raise background.error
+                return background.report
+
+        follower = FeedFollower(list(feeds if feeds is not None else self.settings.feeds), check, on_check, max_checks)
+        self.feed_follower = follower
+        self.follows_feeds = True
+        return follower.start()
 
     def answering(self):
         """Context for answering a question (the UI wraps each one): a background ingest in this

@@ -9,10 +9,11 @@ rejected so a typo in a config file is an error, not a silently ignored line.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -102,6 +103,59 @@ class UISettings(_Section):
     max_upload_mb: int = Field(50, ge=1)
 
 
+class WebSettings(_Section):
+    """How releases are fetched from ministries' websites (`rag ingest URL`, `rag follow`, [[feeds]])."""
+
+    user_agent: str = Field(
+        "rag-press/0.1 (press-release reader; polite: honours robots.txt, one request per host at a time)",
+        description="sent with every request; sites may ask crawlers to identify themselves with a contact",
+    )
+    respect_robots: bool = Field(True, description="skip what a site's robots.txt forbids to user_agent")
+    min_interval_s: float = Field(
+        1.0, ge=0.0, description="at least this long between two requests to the same host (a robots.txt "
+        "Crawl-delay that asks for longer wins)"
+    )
+    timeout_s: float = Field(20.0, gt=0, description="per request: connect, and each wait for data")
+    retries: int = Field(2, ge=0, description="retries after a timeout, a dropped connection, HTTP 429 or 5xx")
+    backoff_s: float = Field(2.0, ge=0.0, description="wait before the first retry; doubled for each next one")
+    max_page_mb: float = Field(5.0, gt=0, description="a page or feed bigger than this is refused, not truncated")
+    max_pages: int = Field(500, ge=1, description="pages fetched from one feed or sitemap per run, newest first")
+
+
+class FeedSettings(_Section):
+    """A feed, sitemap or page that `rag up` and `rag follow` keep checking."""
+
+    url: str
+    every: str = Field("1h", description="how often: a number with s, m, h or d (\"30m\", \"1h\", \"1d\")")
+    sync: bool = Field(False, description="also remove releases the feed no longer lists (a press archive keeps them by default)")
+
+    @field_validator("every")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        parse_interval(value)  # raises with the reason
+        return value
+
+    @property
+    def every_seconds(self) -> float:
+        return parse_interval(self.every)
+
+
+_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
+_INTERVAL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MIN_INTERVAL_S = 10.0  # a feed polled more often than this is a denial of service, not following
+
+
+def parse_interval(value: str) -> float:
+    """Seconds in "90", "30s", "15m", "1h", "1d"; ValueError naming the problem otherwise."""
+    match = _INTERVAL.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not an interval (a number with s, m, h or d: '30m', '1h')")
+    seconds = float(match[1]) * _INTERVAL_UNITS[match[2].lower()]
+    if seconds < MIN_INTERVAL_S:
+        raise ValueError(f"{value!r} is too often: feeds are checked at most every {MIN_INTERVAL_S:g} s")
+    return seconds
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAG_",
@@ -118,6 +172,8 @@ class Settings(BaseSettings):
     generator: GeneratorSettings = GeneratorSettings()
     answer: AnswerSettings = AnswerSettings()
     ui: UISettings = UISettings()
+    web: WebSettings = WebSettings()
+    feeds: list[FeedSettings] = Field(default_factory=list, description="[[feeds]] tables in the config file")
 
     @classmethod
     def settings_customise_sources(

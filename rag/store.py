@@ -47,6 +47,9 @@ class DocState:
         ids = self.chunk_ids_by_hash.get(content_hash, [])
         return bool(ids) and len(ids) >= self.n_chunks_by_hash.get(content_hash, 1 << 30)
 
+    def has_complete_version(self) -> bool:
+        return any(self.is_complete(h) for h in self.chunk_ids_by_hash)
+
     def stale_ids(self, content_hash: str) -> list[str]:
         return [i for h, ids in self.chunk_ids_by_hash.items() if h != content_hash for i in ids]
 

@@ -130,15 +130,19 @@ def build_app(services) -> gr.Blocks:
         status = background_status()
         return gr.update(value=render.ingest_banner_html(status), visible=status is not None)
 
-    def poll_ingest(query: str):
-        """Timer tick: the banner; once the ingest has ended, stop ticking and refresh the corpus views."""
+    def following() -> bool:
+        return bool(getattr(services, "follows_feeds", False))
+
+    def poll_ingest(query: str, seen_finish: float):
+        """Timer tick: the banner; when an ingest has ended, refresh the corpus views once, and stop
+        ticking unless `rag up` follows feeds (each check is another background ingest)."""
         status = background_status()
         if status is None:
-            return gr.update(visible=False), gr.Timer(active=False), *([gr.skip()] * 5)
+            return gr.update(visible=False), gr.Timer(active=following()), *([gr.skip()] * 6)
         banner = gr.update(value=render.ingest_banner_html(status), visible=True)
-        if status.running:
-            return banner, gr.skip(), *([gr.skip()] * 5)
-        return banner, gr.Timer(active=False), *refresh(query)
+        if status.running or status.finished == seen_finish:
+            return banner, gr.skip(), *([gr.skip()] * 6)
+        return banner, gr.Timer(active=following()), status.finished, *refresh(query)
 
     # -- layout ------------------------------------------------------------------------------
     initial = background_status()
@@ -152,7 +156,8 @@ def build_app(services) -> gr.Blocks:
         ingest_banner = gr.HTML(
             render.ingest_banner_html(initial), visible=initial is not None, elem_id="ingest-banner"
         )
-        ingest_timer = gr.Timer(BANNER_REFRESH_S, active=initial is not None)
+        ingest_timer = gr.Timer(BANNER_REFRESH_S, active=initial is not None or following())
+        seen_finish = gr.State(0.0)  # when the ingest whose end this page has shown finished
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
                 with gr.Row(equal_height=False):
@@ -250,10 +255,11 @@ def build_app(services) -> gr.Blocks:
         title_search.submit(search_titles, [title_search], [documents_table], api_name="search_titles")
         title_search.change(search_titles, [title_search], [documents_table], api_visibility="private")
         demo.load(refresh, [title_search], [source_filter, *corpus_outputs], api_visibility="private")
-        if initial is not None:
+        if initial is not None or following():
             demo.load(banner_now, None, [ingest_banner], api_visibility="private")
             ingest_timer.tick(
-                poll_ingest, [title_search], [ingest_banner, ingest_timer, source_filter, *corpus_outputs],
+                poll_ingest, [title_search, seen_finish],
+                [ingest_banner, ingest_timer, seen_finish, source_filter, *corpus_outputs],
                 api_visibility="private",
             )
         gr.api(answer_json, api_name="answer")

@@ -272,6 +272,8 @@ def _minutes(seconds: float) -> str:
 def ingest_banner_text(status) -> str:
     """One line about a background ingest (rag.ingest.background.IngestStatus), as plain text."""
     caveat = "answers cover only what is indexed so far."
+    if status.feed:
+        return _feed_banner_text(status)
     if status.running and status.first_pass:
         return f"Indexing the corpus: the single releases first, then the archives — {caveat}"
     if status.phase == "embedding" and status.total:
@@ -296,6 +298,22 @@ def ingest_banner_text(status) -> str:
     if status.phase == "failed":
         return f"Indexing stopped with an error: {status.error}. Answers cover what was indexed before it."
     return "Indexing was interrupted; answers cover what was indexed. Run `rag up` again to finish."
+
+
+def _feed_banner_text(status) -> str:
+    """A check of a followed feed: what it is doing, or what it found."""
+    if status.phase == "embedding" and status.total:
+        return f"Checking {status.feed}: indexing {status.done:,} / {status.total:,} new passages ({status.percent}%)."
+    if status.running:
+        pages = f" (page {min(status.done + 1, status.total)} of {status.total})" if status.total else ""
+        return f"Checking {status.feed} for new or changed releases{pages}."
+    if status.phase == "done":
+        failed = f" {status.failed_files} page(s) could not be read (see the terminal)." if status.failed_files else ""
+        found = f"{status.chunks_written:,} new passages indexed" if status.chunks_written else "nothing new"
+        return f"Checked {status.feed}: {found}.{failed}"
+    if status.phase == "failed":
+        return f"Checking {status.feed} failed: {status.error}. Answers cover what was indexed before."
+    return f"Checking {status.feed} was interrupted; answers cover what was indexed."
 
 
 def ingest_banner_html(status) -> str:

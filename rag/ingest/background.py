@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rag.ingest.pipeline import IngestReport, ProgressFn, expand_paths
 from rag.ingest.readers import ARCHIVE_SUFFIXES, file_suffix
+from rag.web.fetch import is_url
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class IngestStatus:
     error: str = ""  # when failed
     summary: str = ""  # when finished: IngestReport.summary()
     first_pass: bool = False  # the single releases beside an archive, ingested before the rest
+    feed: str = ""  # the feed being checked (`rag up` following [[feeds]]); "" for the corpus
     as_of: float = 0.0  # when this snapshot was taken
 
     @property
@@ -76,8 +78,9 @@ class IngestProgress:
     embedding rate since the current embedding phase began, counted down between updates.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.time):
+    def __init__(self, clock: Callable[[], float] = time.time, feed: str = ""):
         self._clock = clock
+        self._feed = feed
         self._lock = threading.Lock()
         self._phase = "starting"
         self._done = 0
@@ -132,7 +135,7 @@ class IngestProgress:
                 phase=self._phase, done=self._done, total=self._total, started=self._started,
                 finished=self._finished, eta_seconds=self._eta(now), chunks_written=self._chunks_written,
                 failed_files=self._failed_files, error=self._error, summary=self._summary,
-                first_pass=self._first_pass and self._phase in RUNNING_PHASES, as_of=now,
+                first_pass=self._first_pass and self._phase in RUNNING_PHASES, as_of=now, feed=self._feed,
             )
 
     def _eta(self, now: float) -> float | None:
@@ -145,9 +148,9 @@ class IngestProgress:
         return max(0.0, (self._total - d1) / rate - (now - t1))
 
 
-def first_pass(paths: Iterable[Path]) -> list[Path]:
+def first_pass(paths: Iterable[Path | str]) -> list[Path]:
     """The single-release files to ingest before the rest: only beside an archive, and only a few."""
-    files, _ = expand_paths(paths)
+    files, _ = expand_paths([Path(p) for p in paths if not is_url(p)])
     singles = [f for f in files if file_suffix(f) not in ARCHIVE_SUFFIXES]
     if not singles or len(singles) == len(files) or len(singles) > FIRST_PASS_MAX_FILES:
         return []
@@ -177,19 +180,22 @@ class BackgroundIngest:
     def __init__(
         self,
         service,
-        paths: Iterable[Path],
+        paths: Iterable[Path | str],
         listener: ProgressFn | None = None,
         on_finish: Callable[["BackgroundIngest"], None] | None = None,
         quick_first: bool = True,
         pause: Callable[[float], bool] | None = None,
+        sync: bool = False,
     ):
         self.service = service
-        self.paths = [Path(p) for p in paths]
+        self.paths = [p if is_url(p) else Path(p) for p in paths]  # URLs stay strings (a Path drops a "/")
+        self.sync = sync
         self.listener = listener
         self.on_finish = on_finish
         self.quick_first = quick_first
         self.pause = pause
-        self.progress = IngestProgress()
+        feeds = [p for p in self.paths if is_url(p)]
+        self.progress = IngestProgress(feed=feeds[0] if len(feeds) == 1 and len(self.paths) == 1 else "")
         self.report: IngestReport | None = None
         self.error: BaseException | None = None
         self._cancel = threading.Event()
@@ -237,7 +243,7 @@ class BackgroundIngest:
                 report = self.service.ingest(first, progress=self._step(None))
                 log.info("ingested %d single release file(s) first: %s", len(first), report.summary())
                 self.progress.begin_pass(first=False)
-            main = self.service.ingest(self.paths, progress=self._step(self.listener))
+            main = self.service.ingest(self.paths, sync=self.sync, progress=self._step(self.listener))
             self.report = merge_reports(report, main) if report is not None else main
             self.progress.finish(self.report)
         except IngestCancelled:

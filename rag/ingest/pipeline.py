@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from rag.ingest.chunking import chunk_document
 from rag.ingest.readers import SUPPORTED_SUFFIXES, file_suffix, read_file
 from rag.settings import Settings
 from rag.types import Chunk, Document
+from rag.web.fetch import is_url
 
 WRITE_BATCH = 512  # chunks encoded and stored per step: the unit of progress and of loss on a crash
 
@@ -43,6 +45,7 @@ class IngestReport:
     removed_documents: int = 0
     chunks_written: int = 0
     seconds: float = 0.0
+    web: dict[str, int] = field(default_factory=dict)  # requests made (rag.web.fetch.FetchLog), when URLs were given
 
     @property
     def failed(self) -> list[FileResult]:
@@ -57,9 +60,18 @@ class IngestReport:
         for f in self.files:
             counts[f.status] = counts.get(f.status, 0) + 1
         parts = [f"{n} {status}" for status, n in sorted(counts.items())]
+        web = ""
+        if self.web:
+            w = self.web
+            web = (
+                f"; web: {w.get('requests', 0)} requests ({w.get('conditional', 0)} conditional, "
+                f"{w.get('not_modified', 0)} not modified, {w.get('retries', 0)} retries, "
+                f"{w.get('robots_refusals', 0)} refused by robots.txt)"
+            )
         return (
-            f"{len(self.files)} files ({', '.join(parts) or 'none'}); {self.chunks_written} chunks written; "
-            f"{self.removed_documents} documents removed; {self.seconds:.1f} s"
+            f"{len(self.files)} {'files and pages' if self.web else 'files'} ({', '.join(parts) or 'none'}); "
+            f"{self.chunks_written} chunks written; "
+            f"{self.removed_documents} documents removed; {self.seconds:.1f} s{web}"
         )
 
 
@@ -113,46 +125,58 @@ class IngestService:
         fields = [doc.title, doc.text, str(doc.published), doc.source, doc.url, doc.path, doc.language, self._recipe]
         return hashlib.sha1("\x1f".join(fields).encode()).hexdigest()[:16]
 
-    def ingest(self, paths: Iterable[Path], sync: bool = False, progress: ProgressFn | None = None) -> IngestReport:
+    @cached_property
+    def web(self):
+        from rag.web.source import WebReader
+
+        return WebReader(self.settings, recipe=self._recipe)
+
+    def ingest(self, paths: Iterable[Path | str], sync: bool = False, progress: ProgressFn | None = None) -> IngestReport:
+        """Ingest files, folders and URLs (feeds, sitemaps, pages: see rag.web)."""
         started = time.perf_counter()
-        files, report_files = expand_paths(paths)
+        sources = list(paths)
+        urls = [str(s).strip() for s in sources if is_url(s)]
+        files, report_files = expand_paths([Path(s) for s in sources if not is_url(s)])
         report = IngestReport(files=report_files)
         states = self.store.doc_states()
-        pending: list[tuple[Document, str]] = []
-        seen_docs: dict[str, str] = {}  # doc_id -> path that produced it in this run
-        read_ok_paths: set[str] = set()
+        batch = _Batch(report, states, self.content_hash)
 
         for i, path in enumerate(files):
             if progress:
                 progress(i, len(files), f"reading {path.name}")
-            result = read_file(path)
-            errors = [str(e) for e in result.errors]
-            if not result.documents:
-                report.files.append(FileResult(str(path), "failed", errors=errors or [f"{path}: no documents"]))
-                continue
-            read_ok_paths.add(str(path))
-            changed = 0
-            for doc in result.documents:
-                if doc.doc_id in seen_docs:
-                    errors.append(f"{path}: duplicate document id {doc.doc_id} (also in {seen_docs[doc.doc_id]}); kept the last")
-                    pending = [(d, h) for d, h in pending if d.doc_id != doc.doc_id]
-                seen_docs[doc.doc_id] = str(path)
-                digest = self.content_hash(doc)
-                state = states.get(doc.doc_id)
-                if state is None or not state.is_complete(digest) or state.stale_ids(digest):
-                    pending.append((doc, digest))
-                    changed += 1
-            status = "partial" if errors else ("ingested" if changed else "unchanged")
-            report.files.append(FileResult(str(path), status, documents=len(result.documents), errors=errors))
+            batch.admit(str(path), read_file(path))
 
-        written = self._write(pending, states, progress)
+        web_reads = []
+        if urls:
+            stored = {doc_id for doc_id, state in states.items() if state.has_complete_version()}
+            log_before = dict(vars(self.web.log))
+            for url in urls:
+                read = self.web.read(url, stored, progress)
+                web_reads.append(read)
+                if read.errors:
+                    status = "partial" if read.pages else "failed"
+                    report.files.append(FileResult(url, status, errors=list(read.errors)))
+                for page in read.pages:
+                    if page.unchanged:  # a 304: the stored version is current, nothing to read
+                        batch.keep(page.url, page.doc_id)
+                    else:
+                        batch.admit(page.url, page.result)
+            report.web = {k: v - log_before.get(k, 0) for k, v in vars(self.web.log).items()}
+
+        written = self._write(batch.pending, states, progress)
         report.chunks_written = sum(written.values())
         by_path = {f.path: f for f in report.files}
         for doc_id, n in written.items():
-            by_path[seen_docs[doc_id]].chunks += n
+            by_path[batch.seen_docs[doc_id]].chunks += n
+        if web_reads:
+            # Validators are remembered only now that the store holds what they stand for.
+            stored = {d for d, s in states.items() if s.has_complete_version()} | {d.doc_id for d, _ in batch.pending}
+            for read in web_reads:
+                self.web.commit(read, stored)
         if sync:
-            report.removed_documents = self._sync(states, seen_docs, read_ok_paths)
-        if pending or report.removed_documents:
+            report.removed_documents = self._sync(states, batch.seen_docs, batch.read_ok_paths)
+            report.removed_documents += self._sync_web(states, web_reads)
+        if batch.pending or report.removed_documents:
             self.store.lexical_index()  # rebuild now, so the first question after ingest is fast
         report.seconds = time.perf_counter() - started
         return report
@@ -222,10 +246,64 @@ class IngestService:
         """Remove documents whose file is gone, or whose archive no longer holds them.
 
         Documents of files that failed to read this run are kept: bad input never loses stored data.
+        Web documents are another source's business (``_sync_web``).
         """
         doomed = [
             state for doc_id, state in states.items()
-            if doc_id not in seen_docs and (not Path(state.path).exists() or state.path in read_ok_paths)
+            if doc_id not in seen_docs and not is_url(state.path)
+            and (not Path(state.path).exists() or state.path in read_ok_paths)
         ]
         self.store.delete([i for state in doomed for i in state.all_ids()])
         return len(doomed)
+
+    def _sync_web(self, states, web_reads) -> int:
+        """Remove the releases a feed or sitemap listed before and no longer does (only with --sync:
+        a press archive keeps what a feed rotates out). A listing that failed to load removes nothing."""
+        from rag.web.page import web_doc_id
+
+        removed = 0
+        for read in web_reads:
+            gone = self.web.unlisted(read)
+            doomed = [states[web_doc_id(url)] for url in gone if web_doc_id(url) in states]
+            self.store.delete([i for state in doomed for i in state.all_ids()])
+            self.web.forget(gone)
+            removed += len(doomed)
+        return removed
+
+
+class _Batch:
+    """The documents one ingest run read, and which of them need writing."""
+
+    def __init__(self, report: IngestReport, states, content_hash):
+        self.report = report
+        self.states = states
+        self.content_hash = content_hash
+        self.pending: list[tuple[Document, str]] = []
+        self.seen_docs: dict[str, str] = {}  # doc_id -> the file or URL that produced it in this run
+        self.read_ok_paths: set[str] = set()
+
+    def admit(self, name: str, result) -> None:
+        errors = [str(e) for e in result.errors]
+        if not result.documents:
+            self.report.files.append(FileResult(name, "failed", errors=errors or [f"{name}: no documents"]))
+            return
+        self.read_ok_paths.add(name)
+        changed = 0
+        for doc in result.documents:
+            if doc.doc_id in self.seen_docs:
+                errors.append(f"{name}: duplicate document id {doc.doc_id} (also in {self.seen_docs[doc.doc_id]}); kept the last")
+                self.pending = [(d, h) for d, h in self.pending if d.doc_id != doc.doc_id]
+            self.seen_docs[doc.doc_id] = name
+            digest = self.content_hash(doc)
+            state = self.states.get(doc.doc_id)
+            if state is None or not state.is_complete(digest) or state.stale_ids(digest):
+                self.pending.append((doc, digest))
+                changed += 1
+        status = "partial" if errors else ("ingested" if changed else "unchanged")
+        self.report.files.append(FileResult(name, status, documents=len(result.documents), errors=errors))
+
+    def keep(self, name: str, doc_id: str) -> None:
+        """A source known unchanged without reading it (a web page's 304)."""
+        self.seen_docs[doc_id] = name
+        self.read_ok_paths.add(name)
+        self.report.files.append(FileResult(name, "unchanged", documents=1))
