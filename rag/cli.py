@@ -249,10 +249,15 @@ def ask(
     )
     from rag.store import EmbeddingModelMismatch
 
+    from rag.answer.limits import QuestionTooLong
+
     try:
         answer = services.answers.ask(question, filters=filters, top_k=top_k, generator=generator)
     except EmbeddingModelMismatch as error:
         raise _model_mismatch(error)
+    except QuestionTooLong as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(2)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return

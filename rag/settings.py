@@ -77,6 +77,9 @@ AnswerRule = Literal["types", "roles", "premise", "boilerplate", "parts", "conve
 
 
 class AnswerSettings(_Section):
+    max_question_chars: int = Field(
+        1000, ge=20, description="longer questions are refused with a clear message (the UI's box stops there too)"
+    )
     disable: list[AnswerRule] = Field(
         default_factory=list,
         description="rules to switch off, for ablations: types (answer types), roles (a named role must be "

@@ -174,3 +174,14 @@ def test_a_background_ingest_shows_a_banner_and_its_status(tmp_path):
         assert status["text"].startswith("Indexing the corpus: 64 / 256")
     finally:
         demo.close()
+
+
+def test_a_question_over_the_length_limit_is_refused_without_being_echoed(served):
+    from gradio_client import Client
+
+    demo, url = served()
+    box = next(c for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "question")["props"]
+    assert box["max_length"] == 1000  # the browser's box stops there
+    with pytest.raises(Exception) as refused:  # and a client that sends more gets a clear error
+        Client(url, verbose=False).predict("Albania? " * 2500, None, None, [], 8, "extractive", api_name="/ask")
+    assert "limited to 1,000" in str(refused.value) and "Albania? Albania?" not in str(refused.value)

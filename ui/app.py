@@ -17,6 +17,7 @@ import rag  # noqa: F401  (environment defaults before gradio/numpy load)
 import gradio as gr
 
 from rag.settings import Settings
+from rag.answer.limits import QuestionTooLong, check_question_length
 from ui import chat, corpus, render
 from ui.assets import CSS, HEAD
 from ui.upload import UPLOAD_SUFFIXES, stage_uploads
@@ -54,6 +55,10 @@ def build_app(services) -> gr.Blocks:
         question = (question or "").strip()
         if not question:
             raise gr.Error("Type a question first")
+        try:
+            check_question_length(question, settings.answer.max_question_chars)
+        except QuestionTooLong as error:
+            raise gr.Error(str(error).capitalize())
         filters = chat.make_filters(date_from, date_to, sources, languages)
         k = int(top_k) if top_k else None
         for messages, panel, new_turns in chat.stream_turn(services, question, turns, filters, k, generator):
@@ -177,6 +182,7 @@ def build_app(services) -> gr.Blocks:
                         with gr.Row():
                             question = gr.Textbox(
                                 elem_id="question", show_label=False, scale=6, lines=1, max_lines=4,
+                                max_length=settings.answer.max_question_chars,
                                 placeholder="Ask a question, e.g. What did Albania propose?",
                             )
                             ask_button = gr.Button("Ask", variant="primary", elem_id="ask-button", scale=1)

@@ -1,6 +1,7 @@
 """The answer layer: retrieved passages -> a short answer whose every sentence the app has checked.
 
 service.py      AnswerService.ask / .stream (AnswerEvent), the only entry point other layers use
+limits.py       how long a question may be (checked by the service and the UI)
 question.py     the question analysed once: standalone text, dates, parts and answer types, claim
 selection.py    which sentences answer each part (one fitted relevance model; weights.py)
 evidence.py     passages split into sentences and embedded once per question; injection,

@@ -21,6 +21,7 @@ from rag.answer.citations import check_draft, compose
 from rag.answer.conversation import rewrite_with_model
 from rag.answer.evidence import EvidenceIndex, SourceSentence, VectorCache
 from rag.answer.generators import GenerationRequest, Generator, make_generator
+from rag.answer.limits import check_question_length
 from rag.nlp import get_annotator
 from rag.answer.premise import PremiseFinding, check_premise
 from rag.answer.question import Question, analyse
@@ -121,6 +122,7 @@ class AnswerService:
                top_k: int | None = None, generator: str | None = None) -> Iterator[AnswerEvent]:
         if not question or not question.strip():
             raise ValueError("the question is empty")
+        check_question_length(question, self.settings.answer.max_question_chars)
         backend = generator or self.settings.generator.backend
         writer = self._generator(backend)
         timings: dict[str, float] = {}
