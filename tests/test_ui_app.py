@@ -185,3 +185,27 @@ def test_a_question_over_the_length_limit_is_refused_without_being_echoed(served
     with pytest.raises(Exception) as refused:  # and a client that sends more gets a clear error
         Client(url, verbose=False).predict("Albania? " * 2500, None, None, [], 8, "extractive", api_name="/ask")
     assert "limited to 1,000" in str(refused.value) and "Albania? Albania?" not in str(refused.value)
+
+
+def test_the_generator_choice_says_what_each_backend_does_and_whether_the_server_answers(settings):
+    from types import SimpleNamespace
+
+    from web_site import FixtureSite
+
+    from ui.app import generator_choices
+
+    site = FixtureSite()
+    site.add("/v1/models", '{"object": "list", "data": [{"id": "llama3.1"}]}', content_type="application/json")
+    try:
+        up = settings.model_copy(update={"generator": settings.generator.model_copy(
+            update={"openai_base_url": f"{site.base}/v1"})})
+        labels = dict((value, label) for label, value in generator_choices(SimpleNamespace(settings=up)))
+        assert set(labels) == {"extractive", "local", "openai"}
+        assert "about a second" in labels["extractive"] and "35-60 s" in labels["local"]
+        assert labels["openai"].startswith(f"openai: llama3.1 at {site.base}/v1")
+        down = settings.model_copy(update={"generator": settings.generator.model_copy(
+            update={"openai_base_url": "http://127.0.0.1:9/v1"})})
+        labels = dict((value, label) for label, value in generator_choices(SimpleNamespace(settings=down)))
+        assert "NOT AVAILABLE" in labels["openai"] and "127.0.0.1:9" in labels["openai"]
+    finally:
+        site.close()

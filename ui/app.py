@@ -34,8 +34,10 @@ RESULT_HEADERS = ["file", "status", "documents", "passages", "problems"]
 BANNER_REFRESH_S = 2.0  # how often the page polls a background ingest's progress
 
 
-def generator_choices(services) -> list[str]:
-    """The backends the answer service offers, when it says so; else the ones settings know."""
+def generator_choices(services) -> list[tuple[str, str]]:
+    """(label, backend) for the generator dropdown: what each one does and how fast it is here,
+    and for the OpenAI-compatible backend whether its server answers (it is not offered as working
+    when nothing listens there)."""
     try:
         from rag.answer.generators import BACKENDS
 
@@ -43,7 +45,34 @@ def generator_choices(services) -> list[str]:
     except ImportError:
         names = list(GENERATORS)
     default = services.settings.generator.backend
-    return names if default in names else [default, *names]
+    names = names if default in names else [default, *names]
+    return [(generator_label(name, services.settings), name) for name in names]
+
+
+GENERATOR_LABELS = {
+    "extractive": "extractive: quotes the releases, checked sentence by sentence (about a second)",
+    "local": "local: the bundled SmolLM2-135M writes prose (35-60 s per answer on 2 cores; often unsupported)",
+}
+
+
+def generator_label(name: str, settings: Settings) -> str:
+    if name != "openai":
+        return GENERATOR_LABELS.get(name, name)
+    where = settings.generator.openai_base_url
+    if openai_server_answers(where):
+        return f"openai: {settings.generator.openai_model} at {where} (speed: the server's)"
+    return f"openai: NOT AVAILABLE, nothing answers at {where} (set generator.openai_base_url)"
+
+
+def openai_server_answers(base_url: str, timeout_s: float = 0.5) -> bool:
+    """Does an OpenAI-compatible server answer GET {base_url}/models? Asked once, when the UI is built."""
+    import httpx
+
+    try:
+        response = httpx.get(base_url.rstrip("/") + "/models", timeout=timeout_s, trust_env=False)
+    except (httpx.HTTPError, ValueError):
+        return False
+    return response.status_code < 500
 
 
 def build_app(services) -> gr.Blocks:
