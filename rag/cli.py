@@ -119,11 +119,8 @@ def follow(
         stamp = datetime.fromtimestamp(done.started).strftime("%Y-%m-%d %H:%M:%S")
         if done.error:
             typer.secho(f"{stamp} {done.feed.url}: failed: {done.error}", fg="red", err=True)
-            return
-        for result in done.report.failed:
-            for error in result.errors:
-                typer.secho(f"{stamp} {result.status}: {error}", fg="red", err=True)
-        typer.echo(f"{stamp} {done.feed.url}: {done.report.summary()}")
+        else:
+            _print_report(done.report, prefix=f"{stamp} {done.feed.url}: ")
 
     for feed in feeds:
         typer.echo(f"following {feed.url} every {feed.every}" + (" (--sync)" if feed.sync else ""))
@@ -162,11 +159,11 @@ class _ProgressBars:
             self.bar = None
 
 
-def _print_report(report) -> None:
+def _print_report(report, prefix: str = "") -> None:
     for result in report.failed:
         for error in result.errors:
-            typer.secho(f"{result.status}: {error}", fg="red", err=True)
-    typer.echo(report.summary())
+            typer.secho(f"{prefix}{result.status}: {error}", fg="red", err=True)
+    typer.echo(prefix + report.summary())
 
 
 def _model_mismatch(error) -> typer.Exit:

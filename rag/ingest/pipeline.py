@@ -149,7 +149,6 @@ class IngestService:
         web_reads = []
         if urls:
             stored = {doc_id for doc_id, state in states.items() if state.has_complete_version()}
-            log_before = dict(vars(self.web.log))
             for url in urls:
                 read = self.web.read(url, stored, progress)
                 web_reads.append(read)
@@ -161,7 +160,7 @@ class IngestService:
                         batch.keep(page.url, page.doc_id)
                     else:
                         batch.admit(page.url, page.result)
-            report.web = {k: v - log_before.get(k, 0) for k, v in vars(self.web.log).items()}
+            report.web = {name: sum(getattr(r.log, name) for r in web_reads) for name in vars(web_reads[0].log)}
 
         written = self._write(batch.pending, states, progress)
         report.chunks_written = sum(written.values())
@@ -170,7 +169,7 @@ class IngestService:
             by_path[batch.seen_docs[doc_id]].chunks += n
         if web_reads:
             # Validators are remembered only now that the store holds what they stand for.
-            stored = {d for d, s in states.items() if s.has_complete_version()} | {d.doc_id for d, _ in batch.pending}
+            stored |= {d.doc_id for d, _ in batch.pending}
             for read in web_reads:
                 self.web.commit(read, stored)
         if sync:

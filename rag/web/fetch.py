@@ -19,10 +19,11 @@ MAX_REDIRECTS = 5
 
 
 class FetchError(Exception):
-    def __init__(self, url: str, problem: str):
+    def __init__(self, url: str, problem: str, status: int | None = None):
         super().__init__(f"{url}: {problem}")
         self.url = url
         self.problem = problem
+        self.status = status  # the HTTP status, when the server answered with an error
 
 
 @dataclass(frozen=True)
@@ -143,8 +144,7 @@ class Fetcher:
                     "body": body, "etag": response.validators.etag, "last_modified": response.validators.last_modified,
                 }
         except FetchError as error:
-            status = _status_of(error)
-            if status is not None and 400 <= status < 500:
+            if error.status is not None and 400 <= error.status < 500:
                 body = ""  # RFC 9309: no robots.txt (404, 403, ...) means no restrictions
                 self.robots_cache.pop(host, None)
             else:
@@ -209,11 +209,14 @@ class Fetcher:
             if retry_after is not None:
                 problem = f"HTTP {retry_after[0]}"
             if attempt >= self.settings.retries:
-                raise FetchError(url, problem + (f" after {attempt + 1} tries" if attempt else ""))
+                status = retry_after[0] if retry_after is not None else None
+                raise FetchError(url, problem + (f" after {attempt + 1} tries" if attempt else ""), status)
             wait = self.settings.backoff_s * (2**attempt)
             if retry_after is not None and retry_after[1] is not None:
                 if retry_after[1] > RETRY_AFTER_MAX_S:
-                    raise FetchError(url, f"{problem}; the server asks to retry after {retry_after[1]:.0f} s")
+                    raise FetchError(
+                        url, f"{problem}; the server asks to retry after {retry_after[1]:.0f} s", retry_after[0]
+                    )
                 wait = max(wait, retry_after[1])
             attempt += 1
             self.log.retries += 1
@@ -239,7 +242,9 @@ class Fetcher:
                 self.log.not_modified += 1
                 return Response(str(response.url), 304, validators=validators), None
             if status >= 400:
-                raise FetchError(url, f"HTTP {status}" + (f" {response.reason_phrase}" if response.reason_phrase else ""))
+                raise FetchError(
+                    url, f"HTTP {status}" + (f" {response.reason_phrase}" if response.reason_phrase else ""), status
+                )
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self._max_bytes:
                 raise FetchError(url, f"{_mb(int(declared))} is more than the {self.settings.max_page_mb:g} MB cap")
@@ -267,13 +272,6 @@ def _retry_after(value: str) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
-
-
-def _status_of(error: FetchError) -> int | None:
-    if error.problem.startswith("HTTP "):
-        code = error.problem.split()[1]
-        return int(code) if code.isdigit() else None
-    return None
 
 
 def _mb(n: int) -> str:

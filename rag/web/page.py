@@ -4,11 +4,11 @@ with what the feed said filling the gaps, and the page's URL as its id and its c
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from rag.ingest.markup import html_to_text
-from rag.ingest.readers import ReadError, ReadResult, read_data
+from rag.ingest.readers import ARCHIVE_SUFFIXES, SUPPORTED_SUFFIXES, ReadError, ReadResult, file_suffix, read_data
 from rag.ingest.text import decode_text, detect_language, inline, normalise_text, parse_date, publisher_for_url, short_hash
 from rag.ingest.text import title_from_text
 from rag.types import Document
@@ -104,5 +104,9 @@ def _charset(params: str) -> str:
 
 
 def _suffix_from_url(url: str) -> str | None:
-    suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
-    return {".html": ".html", ".htm": ".html", ".pdf": ".pdf", ".txt": ".txt", ".md": ".md", ".docx": ".docx"}.get(suffix)
+    """The format a URL's path names (".html", ".pdf", ...), by the readers' own suffix rules; one
+    release per page, so not an archive's (its records would all get the page's one id)."""
+    suffix = file_suffix(Path(urlsplit(url).path))
+    if suffix == ".htm":
+        return ".html"
+    return suffix if suffix in SUPPORTED_SUFFIXES and suffix not in ARCHIVE_SUFFIXES else None

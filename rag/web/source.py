@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rag.ingest.readers import ReadResult
+from rag.ingest.readers import ReadError, ReadResult
 from rag.ingest.text import short_hash
 from rag.settings import Settings
 from rag.web.fetch import Fetcher, FetchError, FetchLog, Response, Validators
-from rag.web.listing import FEED, Entry, ListingError, listing_kind, newest_first, parse_listing, unpacked
+from rag.web.listing import Entry, ListingError, listing_kind, newest_first, parse_listing, unpacked
 from rag.web.page import page_result, web_doc_id
 from rag.web.state import WebState
 
@@ -43,6 +43,7 @@ class WebRead:
     errors: list[str] = field(default_factory=list)  # the feed or sitemap itself could not be read
     listed: set[str] | None = None  # every page the feed or sitemap lists now (None: the URL is a page)
     skipped: int = 0  # listed pages beyond settings.web.max_pages
+    log: FetchLog = field(default_factory=FetchLog)  # the requests this read made
 
 
 class WebReader:
@@ -52,17 +53,13 @@ class WebReader:
         self.settings = settings
         self.state = state or WebState(settings.data_dir)
         self.recipe = short_hash(recipe)
-        self.log = FetchLog()
 
     def read(self, url: str, stored_doc_ids: set[str], progress: ProgressFn | None = None) -> WebRead:
         """Fetch ``url`` and every page it lists (newest first, at most settings.web.max_pages)."""
         read = WebRead(url)
         with Fetcher(self.settings.web, robots_cache=self.state.robots) as fetcher:
-            try:
-                self._read(fetcher, url, stored_doc_ids, read, progress)
-            finally:
-                for name in vars(self.log):
-                    setattr(self.log, name, getattr(self.log, name) + getattr(fetcher.log, name))
+            read.log = fetcher.log
+            self._read(fetcher, url, stored_doc_ids, read, progress)
         return read
 
     def _read(self, fetcher: Fetcher, url: str, stored: set[str], read: WebRead, progress: ProgressFn | None) -> None:
@@ -151,11 +148,11 @@ class WebReader:
         try:
             response = fetcher.get(entry.url, validators)
         except FetchError as error:
-            return PageRead(entry.url, ReadResult([], [_read_error(error)]))
+            return PageRead(entry.url, ReadResult([], [ReadError(error.url, error.problem)]))
         if response.not_modified:
             return PageRead(entry.url, validators=validators, unchanged=True)
         if listing_kind(response.body[:4096]) is not None:
-            return PageRead(entry.url, ReadResult([], [_read_error(FetchError(entry.url, "a feed or sitemap, not a release page"))]))
+            return PageRead(entry.url, ReadResult([], [ReadError(entry.url, "a feed or sitemap, not a release page")]))
         return PageRead(entry.url, page_result(entry.url, response, entry), response.validators)
 
     def commit(self, read: WebRead, stored_doc_ids: set[str]) -> None:
@@ -182,10 +179,4 @@ def _validators(entry: dict) -> Validators:
     return Validators(entry.get("etag", ""), entry.get("last_modified", "")) if entry else Validators()
 
 
-def _read_error(error: FetchError):
-    from rag.ingest.readers import ReadError
-
-    return ReadError(error.url, error.problem)
-
-
-__all__ = ["FEED", "PageRead", "WebRead", "WebReader"]
+__all__ = ["PageRead", "WebRead", "WebReader"]
