@@ -1,29 +1,31 @@
-"""The lexical (BM25) index, derived from the vector store and cached on disk.
+"""The lexical (BM25) index: the store's chunks in segments that take adds and deletes.
 
-Chroma is the source of truth for chunk texts. This index is rebuilt from it whenever the
-store's version token changes, written to a temporary folder and renamed into place under its
-version's name, so a crash mid-build never leaves a half-written index behind and processes
-sharing a data_dir never read each other's half-written files.
+Chroma is the source of truth; this index mirrors it for the searches Chroma does badly:
+BM25, filters on date/source/language (Chroma's metadata filter scans SQLite: 2 s at 100k
+chunks) and the exact dense search of a filtered subset (each segment keeps its rows'
+vectors). A write to the store becomes a new small segment plus deletion marks, so its cost
+is in proportion to the write, not to the store (it used to rebuild the whole index: 22 s at
+100k chunks). Segments merge like a binary counter (a segment absorbs the next when that one
+has grown to half its size), so a store of N chunks holds O(log N) of them.
+
+BM25 is scored at query time from raw term frequencies with the collection's current
+statistics (document frequencies, average length), so the scores are exactly those of
+bm25s's "lucene" BM25 over the live chunks, whatever the history of writes.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import tempfile
-import time
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from pathlib import Path
 
-import bm25s
 import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_RUSSIAN
 
 from rag.boilerplate import Boilerplate, share, without
-from rag.types import Filters
+from rag.types import Chunk, Filters
 
 # bm25s "lucene" with these parameters reproduces Anserini's BM25 on BEIR SciFact (nDCG@10 0.679).
 BM25_K1 = 1.2
@@ -63,106 +65,406 @@ def date_key(value) -> int:
 
 
 @dataclass
+class Rows:
+    """Chunks on their way into the index: what each row keeps, plus the texts it is built from."""
+
+    ids: list[str]
+    texts: list[str]  # what BM25 indexes: title, date and body (Chunk.embed_text)
+    published: list[int]
+    sources: list[str]
+    doc_ids: list[str] | None = None
+    titles: list[str] | None = None
+    bodies: list[str] | None = None  # the chunk texts: where boilerplate is found
+    languages: list[str] | None = None
+    hashes: list[str] | None = None
+    paths: list[str] | None = None
+    n_chunks: list[int] | None = None
+    vectors: np.ndarray | None = None
+
+    @classmethod
+    def from_chunks(cls, chunks: list[Chunk], vectors=None, hashes=None, counts=None) -> "Rows":
+        return cls(
+            ids=[c.chunk_id for c in chunks], texts=[c.embed_text for c in chunks],
+            published=[date_key(c.published) for c in chunks], sources=[c.source for c in chunks],
+            doc_ids=[c.doc_id for c in chunks], titles=[c.title for c in chunks], bodies=[c.text for c in chunks],
+            languages=[c.language for c in chunks], hashes=list(hashes) if hashes is not None else None,
+            paths=[c.path for c in chunks], n_chunks=list(counts) if counts is not None else None,
+            vectors=None if vectors is None else np.asarray(vectors, dtype=np.float32),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class Vocabulary:
+    """Term -> id, append-only within one generation of the index (a full rebuild starts a new
+    one). Indexes of one generation share it; each knows how many terms it has (len(df)) and
+    ignores later ones, so a write never changes what an older index object sees."""
+
+    def __init__(self, generation: str, terms: list[str] | None = None):
+        self.generation = generation
+        self.terms: list[str] = list(terms or [])
+        self.ids: dict[str, int] = {t: i for i, t in enumerate(self.terms)}
+
+    def truncate(self, n: int) -> None:
+        """Forget terms past n (left by a write that failed before it was saved)."""
+        for term in self.terms[n:]:
+            del self.ids[term]
+        del self.terms[n:]
+
+    def add(self, tokens: list[str]) -> np.ndarray:
+        out = np.empty(len(tokens), dtype=np.int32)
+        for i, token in enumerate(tokens):
+            tid = self.ids.get(token)
+            if tid is None:
+                tid = self.ids[token] = len(self.terms)
+                self.terms.append(token)
+            out[i] = tid
+        return out
+
+
+@dataclass(frozen=True)
+class Segment:
+    """An immutable block of rows and their postings (terms sorted; rows local to the segment)."""
+
+    name: str
+    ids: list[str]
+    doc_ids: list[str]
+    hashes: list[str]
+    paths: list[str]
+    n_chunks: np.ndarray  # int32
+    published: np.ndarray  # int32 yyyymmdd, 0 when unknown
+    sources: np.ndarray  # int32 codes into the index's source_names
+    languages: np.ndarray  # int32 codes into language_names
+    share: np.ndarray  # float16: how much of the chunk is boilerplate
+    doc_len: np.ndarray  # float32 tokens per row
+    terms: np.ndarray  # int32 term ids present, sorted
+    indptr: np.ndarray  # int64, len(terms) + 1
+    rows: np.ndarray  # int32 local row of each posting
+    tf: np.ndarray  # float32 term frequency of each posting
+    vectors: np.ndarray | None = None  # float32 (rows, dim), unit length
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
+        at = int(np.searchsorted(self.terms, tid))
+        if at == len(self.terms) or self.terms[at] != tid:
+            return _EMPTY_I, _EMPTY_F
+        lo, hi = int(self.indptr[at]), int(self.indptr[at + 1])
+        return self.rows[lo:hi], self.tf[lo:hi]
+
+    def posting_terms(self) -> np.ndarray:
+        return np.repeat(self.terms, np.diff(self.indptr))
+
+
+_EMPTY_I = np.empty(0, dtype=np.int32)
+_EMPTY_F = np.empty(0, dtype=np.float32)
+
+
+def _postings(token_ids: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """terms, indptr, rows, tf of a block of rows given each row's token ids."""
+    n = len(token_ids)
+    lengths = np.fromiter((len(t) for t in token_ids), dtype=np.int64, count=n)
+    if not lengths.sum():
+        return _EMPTY_I, np.zeros(1, dtype=np.int64), _EMPTY_I, _EMPTY_F
+    terms = np.concatenate(token_ids).astype(np.int64)
+    rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    keys, tf = np.unique(terms * n + rows, return_counts=True)  # sorted by term, then row
+    return _csc(keys // n, keys % n, tf.astype(np.float32))
+
+
+def _csc(posting_terms: np.ndarray, rows: np.ndarray, tf: np.ndarray):
+    present, starts = np.unique(posting_terms, return_index=True)
+    indptr = np.append(starts, len(posting_terms)).astype(np.int64)
+    return present.astype(np.int32), indptr, rows.astype(np.int32), tf.astype(np.float32)
+
+
+def _unit(vectors: np.ndarray | None) -> np.ndarray | None:
+    if vectors is None:
+        return None
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+@dataclass
 class LexicalIndex:
     version: str
-    ids: list[str]
-    published: np.ndarray  # int32 yyyymmdd per chunk, 0 when unknown
-    sources: np.ndarray  # int32 code per chunk into source_names
+    vocab: Vocabulary
+    df: np.ndarray  # int32 per term id: live rows holding the term
+    segments: list[Segment]
+    alive: np.ndarray  # bool per row (all segments, in order)
     source_names: list[str]
-    bm25: bm25s.BM25 | None  # None when the store is empty
-    languages: np.ndarray | None = None  # int32 code per chunk into language_names
-    language_names: list[str] = field(default_factory=list)
+    language_names: list[str]
     boilerplate: Boilerplate = field(default_factory=Boilerplate)
-    boilerplate_share: np.ndarray | None = None  # float16 per chunk: how much of it is boilerplate
-    _rows: dict[str, int] | None = field(default=None, repr=False)  # chunk id -> row, built on first use
+    # per row, all segments concatenated (cheap copies: a few bytes per row)
+    published: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    sources: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    languages: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    doc_len: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.float32))
+    share: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.float16))
+    n_chunks: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    saved_as: dict = field(default_factory=dict, repr=False)  # how the files on disk hold it (lexical_files)
+    _rows: dict[str, int] | None = field(default=None, repr=False)
+    _live_ids: list[str] | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        segs = self.segments
+        self.starts = np.cumsum([0] + [len(s) for s in segs]).astype(np.int64)
+
+        def cat(name, dtype):
+            parts = [getattr(s, name) for s in segs]
+            return np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype=dtype)
+
+        self.published, self.sources = cat("published", np.int32), cat("sources", np.int32)
+        self.languages, self.doc_len = cat("languages", np.int32), cat("doc_len", np.float32)
+        self.share, self.n_chunks = cat("share", np.float16), cat("n_chunks", np.int32)
+
+    # -- building -------------------------------------------------------------------------
+    @classmethod
+    def empty(cls, version: str = "empty") -> "LexicalIndex":
+        return cls(version, Vocabulary(uuid.uuid4().hex), np.zeros(0, dtype=np.int32), [], np.zeros(0, dtype=bool), [], [])
 
     @classmethod
     def build(cls, version: str, ids: list[str], texts: list[str], published: list[int], sources: list[str],
               doc_ids: list[str] | None = None, titles: list[str] | None = None, bodies: list[str] | None = None,
-              languages: list[str] | None = None):
-        """`texts` are what BM25 indexes (title, date and body); with `doc_ids`, `titles` and `bodies`
-        (the chunk texts) the source's boilerplate is learnt and left out of the index."""
-        names = sorted(set(sources))
-        code = {name: i for i, name in enumerate(names)}
-        languages = languages if languages is not None else [""] * len(ids)
-        language_names = sorted(set(languages))
-        language_code = {name: i for i, name in enumerate(language_names)}
-        boilerplate, shares = Boilerplate(), np.zeros(len(ids), dtype=np.float16)
+              languages: list[str] | None = None, **more) -> "LexicalIndex":
+        """A whole index in one segment. `texts` are what BM25 indexes (title, date and body); with
+        `doc_ids` and `bodies` (the chunk texts) each source's boilerplate is learnt and left out."""
+        rows = Rows(ids, texts, published, sources, doc_ids, titles, bodies, languages, **more)
+        boilerplate = Boilerplate()
         if doc_ids is not None and bodies is not None:
             boilerplate = Boilerplate.learn(zip(sources, doc_ids, bodies))
-            titles = titles or [""] * len(ids)
-            indexed = []
-            for row, (source, title, body, text) in enumerate(zip(sources, titles, bodies, texts)):
-                spans = boilerplate.spans(source, body, title)
-                shares[row] = share(spans, len(body))
-                indexed.append(text[: len(text) - len(body)] + without(body, spans) if spans else text)
-            texts = indexed
-        bm25 = None
-        if ids:
-            bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
-            bm25.index(tokenize(texts), show_progress=False)
-        return cls(
-            version=version,
-            ids=list(ids),
-            published=np.asarray(published, dtype=np.int32),
-            sources=np.asarray([code[s] for s in sources], dtype=np.int32),
-            source_names=names,
-            bm25=bm25,
+        return replace(cls.empty(version), boilerplate=boilerplate).with_rows(rows, version, merge=False)
+
+    def with_rows(self, rows: Rows, version: str, merge: bool = True) -> "LexicalIndex":
+        """A new index: this one plus `rows` (rows already held under the same ids are replaced)."""
+        base = self.without_ids(rows.ids, version) if self._holds_any(rows.ids) else self
+        n = len(rows)
+        self.vocab.truncate(len(base.df))
+        source_names = base.source_names + sorted({s for s in rows.sources} - set(base.source_names))
+        languages = rows.languages if rows.languages is not None else [""] * n
+        language_names = base.language_names + sorted(set(languages) - set(base.language_names))
+        shares = np.zeros(n, dtype=np.float16)
+        texts = list(rows.texts)
+        if rows.bodies is not None:
+            titles = rows.titles or [""] * n
+            for i, (source, title, body) in enumerate(zip(rows.sources, titles, rows.bodies)):
+                spans = base.boilerplate.spans(source, body, title)
+                if spans:
+                    shares[i] = share(spans, len(body))
+                    texts[i] = texts[i][: len(texts[i]) - len(body)] + without(body, spans)
+        token_ids = [self.vocab.add(tokens) for tokens in tokenize(texts)]
+        terms, indptr, local_rows, tf = _postings(token_ids)
+        df = np.zeros(len(self.vocab.terms), dtype=np.int32)
+        df[: len(base.df)] = base.df
+        np.add.at(df, terms, np.diff(indptr).astype(np.int32))
+        source_code = {s: i for i, s in enumerate(source_names)}
+        language_code = {s: i for i, s in enumerate(language_names)}
+        segment = Segment(
+            name=uuid.uuid4().hex,
+            ids=list(rows.ids),
+            doc_ids=list(rows.doc_ids) if rows.doc_ids is not None else [""] * n,
+            hashes=list(rows.hashes) if rows.hashes is not None else [""] * n,
+            paths=list(rows.paths) if rows.paths is not None else [""] * n,
+            n_chunks=np.asarray(rows.n_chunks if rows.n_chunks is not None else [0] * n, dtype=np.int32),
+            published=np.asarray(rows.published, dtype=np.int32),
+            sources=np.asarray([source_code[s] for s in rows.sources], dtype=np.int32),
             languages=np.asarray([language_code[x] for x in languages], dtype=np.int32),
-            language_names=language_names,
-            boilerplate=boilerplate,
-            boilerplate_share=shares,
+            share=shares,
+            doc_len=np.fromiter((len(t) for t in token_ids), dtype=np.float32, count=n),
+            terms=terms, indptr=indptr, rows=local_rows, tf=tf,
+            vectors=_unit(rows.vectors),
         )
+        index = LexicalIndex(
+            version, self.vocab, df, base.segments + [segment], np.concatenate([base.alive, np.ones(n, dtype=bool)]),
+            source_names, language_names, base.boilerplate,
+        )
+        return index.merged() if merge else index
+
+    def _holds_any(self, chunk_ids: list[str]) -> bool:
+        rows = self.rows_of()
+        return any(i in rows for i in chunk_ids)
+
+    def without_ids(self, chunk_ids: list[str], version: str) -> "LexicalIndex":
+        """A new index without these chunks (ids it does not hold are ignored)."""
+        where = self.rows_of()
+        dead = np.asarray(sorted({where[i] for i in chunk_ids if i in where}), dtype=np.int64)
+        if not len(dead):
+            return replace(self, version=version, _rows=None, _live_ids=None, saved_as=dict(self.saved_as))
+        df = self.df.copy()
+        for number, segment in enumerate(self.segments):
+            lo, hi = self.starts[number], self.starts[number + 1]
+            local = dead[(dead >= lo) & (dead < hi)] - lo
+            if len(local):
+                hit = np.isin(segment.rows, local)
+                np.subtract.at(df, segment.posting_terms()[hit], 1)
+        alive = self.alive.copy()
+        alive[dead] = False
+        return replace(self, version=version, df=df, alive=alive, _rows=None, _live_ids=None, saved_as=dict(self.saved_as))
+
+    def with_boilerplate(self, boilerplate: Boilerplate, version: str) -> "LexicalIndex":
+        return replace(self, version=version, boilerplate=boilerplate, _rows=None, _live_ids=None,
+                       saved_as=dict(self.saved_as))
+
+    def merged(self) -> "LexicalIndex":
+        """Merge trailing segments like a binary counter, dropping dead rows on the way, and
+        rewrite any segment that is mostly dead."""
+        index = self
+        while len(index.segments) >= 2 and len(index.segments[-2]) <= 2 * len(index.segments[-1]):
+            index = index._merge(len(index.segments) - 2)
+        for number, segment in enumerate(index.segments):
+            live = index.alive[index.starts[number] : index.starts[number + 1]]
+            if len(segment) and live.mean() < 0.5:
+                index = index._merge(number, count=1)
+                break  # one rewrite per write; the next write catches the others
+        return index
+
+    def _merge(self, first: int, count: int = 2) -> "LexicalIndex":
+        parts = self.segments[first : first + count]
+        lo, hi = self.starts[first], self.starts[first + count]
+        alive = self.alive[lo:hi]
+        new_row = np.cumsum(alive) - 1  # old merged row -> new row (for live rows)
+        offset, terms, rows, tf = 0, [], [], []
+        for segment in parts:
+            keep = alive[offset + segment.rows]
+            terms.append(segment.posting_terms()[keep])
+            rows.append(new_row[offset + segment.rows[keep]])
+            tf.append(segment.tf[keep])
+            offset += len(segment)
+        terms, rows, tf = np.concatenate(terms), np.concatenate(rows), np.concatenate(tf)
+        order = np.lexsort((rows, terms))
+        p_terms, indptr, p_rows, p_tf = _csc(terms[order], rows[order], tf[order])
+        live_rows = np.flatnonzero(alive)
+
+        def pick(name):
+            values = [x for s in parts for x in getattr(s, name)]
+            return [values[i] for i in live_rows]
+
+        def cat(name):
+            return np.concatenate([getattr(s, name) for s in parts])[live_rows]
+
+        vectors = None
+        if all(s.vectors is not None for s in parts):
+            vectors = np.concatenate([s.vectors for s in parts])[live_rows]
+        segment = Segment(
+            uuid.uuid4().hex, pick("ids"), pick("doc_ids"), pick("hashes"), pick("paths"), cat("n_chunks"),
+            cat("published"), cat("sources"), cat("languages"), cat("share"), cat("doc_len"),
+            p_terms, indptr, p_rows, p_tf, vectors,
+        )
+        segments = self.segments[:first] + [segment] + self.segments[first + count :]
+        alive_all = np.concatenate([self.alive[:lo], np.ones(len(live_rows), dtype=bool), self.alive[hi:]])
+        return LexicalIndex(self.version, self.vocab, self.df, segments, alive_all, self.source_names,
+                            self.language_names, self.boilerplate, saved_as=dict(self.saved_as))
+
+    # -- reading --------------------------------------------------------------------------
+    @property
+    def n_live(self) -> int:
+        return int(self.alive.sum())
+
+    @property
+    def ids(self) -> list[str]:
+        """The live chunk ids."""
+        if self._live_ids is None:
+            every = [i for s in self.segments for i in s.ids]
+            self._live_ids = [every[r] for r in np.flatnonzero(self.alive)]
+        return self._live_ids
+
+    def rows_of(self) -> dict[str, int]:
+        """chunk id -> row, live rows only (built on first use)."""
+        if self._rows is None:
+            rows: dict[str, int] = {}
+            for number, segment in enumerate(self.segments):
+                live = self.alive[self.starts[number] : self.starts[number + 1]]
+                base = int(self.starts[number])
+                rows.update((i, base + r) for r, i in enumerate(segment.ids) if live[r])
+            self._rows = rows
+        return self._rows
+
+    def row_values(self, rows: np.ndarray, name: str) -> list:
+        """A per-row list attribute of segments (ids, doc_ids, hashes, paths, n_chunks) at these rows."""
+        numbers = np.searchsorted(self.starts, rows, side="right") - 1
+        return [getattr(self.segments[n], name)[r - self.starts[n]] for n, r in zip(numbers, rows)]
+
+    def live_rows(self) -> list[tuple[str, str, str, str, int]]:
+        """(chunk id, doc id, hash, path, n_chunks) of every live row: the store's per-document
+        bookkeeping without reading Chroma's metadata."""
+        out = []
+        for number, segment in enumerate(self.segments):
+            live = self.alive[self.starts[number] : self.starts[number + 1]]
+            for r in np.flatnonzero(live):
+                out.append((segment.ids[r], segment.doc_ids[r], segment.hashes[r], segment.paths[r],
+                            int(segment.n_chunks[r])))
+        return out
 
     def boilerplate_shares(self, chunk_ids: list[str]) -> list[float]:
         """How much of each chunk is boilerplate (0 for ids this index does not hold)."""
-        if self.boilerplate_share is None or not len(self.boilerplate_share):
-            return [0.0] * len(chunk_ids)
-        if self._rows is None:
-            self._rows = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
-        rows = [self._rows.get(i, -1) for i in chunk_ids]
-        return [float(self.boilerplate_share[r]) if r >= 0 else 0.0 for r in rows]
+        rows = self.rows_of()
+        return [float(self.share[rows[i]]) if i in rows else 0.0 for i in chunk_ids]
 
     def search(self, query: str, k: int, filters: Filters = Filters()) -> list[tuple[str, float]]:
-        if self.bm25 is None or k <= 0:
+        """(chunk id, BM25 score) of the best k live chunks passing the filters."""
+        n_live = self.n_live
+        if k <= 0 or not n_live:
             return []
-        tokens = [t for t in tokenize([query])[0] if t in self.bm25.vocab_dict]
-        if not tokens:
+        known = len(self.df)
+        tids = [t for t in (self.vocab.ids.get(tok, known) for tok in tokenize([query])[0]) if t < known]
+        if not tids:
             return []
         mask = self.mask(filters)
-        if mask is not None and not mask.any():
-            return []
-        k = min(k, len(self.ids))
-        if mask is not None and self.bm25.nonoccurrence_array is None:
-            return self._filtered_search(tokens, k, mask)
-        docs, scores = self.bm25.retrieve([tokens], k=k, show_progress=False, n_threads=0)
-        return [
-            (self.ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0.0
-        ]
-
-    def _filtered_search(self, tokens: list[str], k: int, mask: np.ndarray) -> list[tuple[str, float]]:
-        # bm25s's weight_mask multiplies and ranks all N scores: 21 ms at 100k chunks, 83 ms at 1M.
-        # Ranking only the chunks that hold a query term and pass the filter: 1.8 ms at 100k.
-        scores = self.bm25.get_scores(tokens)
+        avgdl = float(self.doc_len[self.alive].sum()) / n_live
+        scores = np.zeros(len(self.alive), dtype=np.float32)
+        for tid in tids:  # a repeated query word counts again, as in bm25s
+            df = int(self.df[tid])
+            if not df:
+                continue
+            idf = np.float32(np.log(1.0 + (n_live - df + 0.5) / (df + 0.5)))
+            for number, segment in enumerate(self.segments):
+                rows, tf = segment.postings(tid)
+                if not len(rows):
+                    continue
+                rows = rows + self.starts[number]
+                norm = BM25_K1 * ((1 - BM25_B) + BM25_B * self.doc_len[rows] / np.float32(avgdl))
+                scores[rows] += idf * (tf / (norm + tf))
         rows = np.flatnonzero(scores)
-        rows = rows[mask[rows]]
+        rows = rows[(mask if mask is not None else self.alive)[rows]]
+        return self._top(rows, scores[rows], k)
+
+    def _top(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
         if len(rows) > k:
-            rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
-        rows = rows[np.argsort(-scores[rows], kind="stable")]
-        return [(self.ids[int(r)], float(scores[r])) for r in rows]
+            keep = np.argpartition(-scores, k - 1)[:k]
+            rows, scores = rows[keep], scores[keep]
+        order = np.lexsort((rows, -scores))
+        return list(zip(self.row_values(rows[order], "ids"), (float(s) for s in scores[order])))
+
+    def dense_search(self, query: np.ndarray, k: int, filters: Filters) -> list[tuple[str, float]] | None:
+        """(chunk id, cosine) of the best k live chunks passing the filters, by exact search over
+        the segments' vectors; None when a segment holds no vectors (the store falls back)."""
+        if any(s.vectors is None for s in self.segments):
+            return None
+        mask = self.mask(filters)
+        mask = self.alive if mask is None else mask
+        if k <= 0 or not mask.any():
+            return []
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        q = q / (np.linalg.norm(q) or 1.0)
+        scores = np.concatenate([s.vectors @ q for s in self.segments if len(s)])
+        rows = np.flatnonzero(mask)
+        return self._top(rows, scores[rows], k)
 
     def mask(self, filters: Filters) -> np.ndarray | None:
-        """Which chunks (by row) pass the filters; None when nothing is filtered."""
+        """Which live rows pass the filters; None when nothing is filtered."""
         if filters.empty:
             return None
-        mask = np.ones(len(self.ids), dtype=bool)
+        mask = self.alive.copy()
         if filters.date_from:
             mask &= self.published >= date_key(filters.date_from)
         if filters.date_to:
             mask &= (self.published <= date_key(filters.date_to)) & (self.published > 0)
         if filters.sources:
-            wanted = [self.source_names.index(s) for s in filters.sources if s in self.source_names]
-            mask &= np.isin(self.sources, wanted)
+            mask &= np.isin(self.sources, [self.source_names.index(s) for s in filters.sources if s in self.source_names])
         if filters.languages:
             wanted = [self.language_names.index(x) for x in filters.languages if x in self.language_names]
             mask &= np.isin(self.languages, wanted)
@@ -171,95 +473,46 @@ class LexicalIndex:
     def passing(self, chunk_ids: list[str], filters: Filters) -> list[bool]:
         """Whether each chunk passes the filters (False for ids this index does not hold)."""
         mask = self.mask(filters)
+        rows = self.rows_of()
         if mask is None:
-            return [True] * len(chunk_ids)
-        if self._rows is None:
-            self._rows = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
-        rows = [self._rows.get(i, -1) for i in chunk_ids]
-        return [row >= 0 and bool(mask[row]) for row in rows]
+            return [i in rows for i in chunk_ids]
+        return [i in rows and bool(mask[rows[i]]) for i in chunk_ids]
 
-    # -- persistence ---------------------------------------------------------------------
-    # Layout: folder/<version>/ holds one complete index. Several processes (UI workers, CLI
-    # runs) may share a data_dir: each writes into a private temporary folder and renames it to
-    # its version's name in one step. A version's folder, once there, never changes, so a
-    # reader never sees a half-written or mixed index, and two writers of the same version
-    # simply keep the first. Older versions are removed after a newer one lands.
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        final = folder / _safe_name(self.version)
-        if final.exists():
-            return  # another process built this very version already
-        tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=folder))
-        try:
-            if self.bm25 is not None:
-                self.bm25.save(str(tmp / "bm25"), show_progress=False)
-            np.save(tmp / "published.npy", self.published)
-            np.save(tmp / "sources.npy", self.sources)
-            np.save(tmp / "languages.npy", self.languages)
-            if self.boilerplate_share is not None:
-                np.save(tmp / "boilerplate_share.npy", self.boilerplate_share)
-            (tmp / "boilerplate.json").write_text(json.dumps(self.boilerplate.to_json()))
-            (tmp / "meta.json").write_text(
-                json.dumps({"version": self.version, "ids": self.ids, "source_names": self.source_names,
-                            "language_names": self.language_names})
-            )
-            try:
-                tmp.rename(final)
-            except OSError:
-                if not final.exists():
-                    raise  # not the benign race (the same version landed first): a real failure
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        _remove_other_versions(folder, keep=final)
+    # -- boilerplate that follows the corpus ------------------------------------------------
+    def sources_to_relearn(self, drift: float) -> list[str]:
+        """Sources whose live documents have drifted (by this share) from those their boilerplate
+        was learnt on.
+        Documents are counted as the sum of 1/n_chunks over live rows: exact for complete
+        documents, and no pass over the rows' ids."""
+        out = []
+        per_row = 1.0 / np.maximum(self.n_chunks, 1)
+        for code, name in enumerate(self.source_names):
+            docs = round(float(per_row[self.alive & (self.sources == code)].sum()))
+            learnt = self.boilerplate.documents.get(name, 0)
+            if docs != learnt and abs(docs - learnt) >= drift * min(docs, learnt):
+                out.append(name)
+        return out
 
-    @classmethod
-    def load(cls, folder: Path, version: str | None = None) -> "LexicalIndex | None":
-        """The index of ``version`` (or the newest one saved) under folder; None when absent or unreadable."""
-        try:
-            if version is not None:
-                where = folder / _safe_name(version)
-            else:
-                saved = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
-                where = max(saved, key=lambda p: p.stat().st_mtime)
-            meta = json.loads((where / "meta.json").read_text())
-            bm25 = None
-            if (where / "bm25").exists():
-                bm25 = bm25s.BM25.load(str(where / "bm25"), mmap=True, show_progress=False, verbosity=0)
-            shares = where / "boilerplate_share.npy"
-            return cls(
-                version=meta["version"],
-                ids=meta["ids"],
-                published=np.load(where / "published.npy"),
-                sources=np.load(where / "sources.npy"),
-                source_names=meta["source_names"],
-                bm25=bm25,
-                # an index saved before languages were kept has neither: KeyError/OSError -> rebuilt
-                languages=np.load(where / "languages.npy"),
-                language_names=meta["language_names"],
-                boilerplate=Boilerplate.from_json(json.loads((where / "boilerplate.json").read_text())),
-                boilerplate_share=np.load(shares) if shares.exists() else None,
-            )
-        except (OSError, ValueError, KeyError):
-            return None  # missing, unreadable or removed under us: the caller rebuilds it from the store
+    def source_ids(self, source: str) -> list[str]:
+        if source not in self.source_names:
+            return []
+        rows = np.flatnonzero(self.alive & (self.sources == self.source_names.index(source)))
+        return self.row_values(rows, "ids")
+
+    def vectors_of(self, chunk_ids: list[str]) -> np.ndarray | None:
+        where = self.rows_of()
+        rows = np.asarray([where[i] for i in chunk_ids], dtype=np.int64)
+        if any(s.vectors is None for s in self.segments):
+            return None
+        numbers = np.searchsorted(self.starts, rows, side="right") - 1
+        return np.stack([self.segments[n].vectors[r - self.starts[n]] for n, r in zip(numbers, rows)]) \
+            if len(rows) else np.zeros((0, 0), dtype=np.float32)
 
 
-def _safe_name(version: str) -> str:
-    """A version token as a folder name (tokens are hex, but never trust a name read from a server)."""
-    cleaned = "".join(ch for ch in version if ch.isalnum() or ch in "-_")
-    return cleaned or "empty"
-
-
-def _remove_other_versions(folder: Path, keep: Path) -> None:
-    # Best effort: a process still reading an old version keeps its open files (mmap) on Linux,
-    # and one that fails to load a removed version rebuilds from the store.
-    try:
-        newest = keep.stat().st_mtime
-        for other in folder.iterdir():
-            if other == keep or not other.is_dir():
-                continue
-            if not other.name.startswith(".") and other.stat().st_mtime <= newest:
-                shutil.rmtree(other, ignore_errors=True)
-            elif other.name.startswith(".building-") and time.time() - other.stat().st_mtime > 3600:
-                shutil.rmtree(other, ignore_errors=True)  # left by a crashed build
-    except OSError:
-        pass  # another process is cleaning up at the same time
+def relearnt(boilerplate: Boilerplate, source: str, doc_bodies) -> Boilerplate:
+    """`boilerplate` with one source's model learnt again from its (doc_id, body) pairs."""
+    learnt = Boilerplate.learn((source, doc_id, body) for doc_id, body in doc_bodies)
+    documents, counts = dict(boilerplate.documents), dict(boilerplate.counts)
+    documents[source] = learnt.documents.get(source, 0)
+    counts[source] = learnt.counts.get(source, {})
+    return Boilerplate(documents, counts)

@@ -8,10 +8,11 @@ per-document manifest, is derived from it, so one Chroma server can back many pr
 from __future__ import annotations
 
 import hashlib
-import math
+import logging
 import threading
 import uuid
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -19,7 +20,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from rag.lexical import LexicalIndex, date_key
+from rag import lexical_files
+from rag.lexical import LexicalIndex, Rows, date_key, relearnt
 from rag.settings import Settings
 from rag.types import Chunk, Filters
 
@@ -28,10 +30,16 @@ class EmbeddingModelMismatch(RuntimeError):
     bundled models give 384-dimensional vectors, so Chroma would not notice)."""
 
 
+log = logging.getLogger(__name__)
+
 _PAGE = 5000  # rows per Chroma get(): keeps memory flat on large collections
-_NAMED_IDS_MAX = 5000  # a filter passing at most this many chunks names them to Chroma (~5 ms at 10k)
-_OVERFETCH_MAX = 1000  # else: unfiltered neighbours fetched to filter ourselves (~11 ms for 1000 at 10k)
-_ENOUGH_FILTERED = 100  # passing neighbours that make a good enough head for fusion
+# A source's boilerplate is learnt again when its live documents have drifted this far (as a
+# share) from those it was learnt on: while writing, at a doubling or halving (a new source
+# gets a model early in a long ingest; the work stays ~2x the source); after an ingest run, at
+# 10% (so a finished ingest reads as a full rebuild would, and a feed adding a few releases
+# to a large source relearns nothing).
+RELEARN_WHILE_WRITING = 1.0
+RELEARN_AFTER_RUN = 0.1
 
 
 @dataclass
@@ -152,6 +160,7 @@ class ChunkStore:
         self.max_batch = self.client.get_max_batch_size()
         self._lexical: LexicalIndex | None = None
         self._lexical_lock = threading.Lock()
+        self._change: _Change | None = None  # the write in progress (inside _writing)
 
     def _open(self, name: str, metadata: dict | None = None):
         return self.client.get_or_create_collection(
@@ -219,41 +228,119 @@ class ChunkStore:
         fresh = self.client.get_collection(self.settings.store.collection, embedding_function=None)
         return dict(fresh.metadata or {})
 
-    # -- writes ---------------------------------------------------------------------------
+    # -- writes ----------------------------------------------------------------------------
+    # Every write takes the lexical folder's lock, writes Chroma, takes a fresh version token
+    # and saves the lexical index of that version: the index of the version before plus what
+    # this write changed. Processes sharing a data_dir thus never rebuild after each other's
+    # writes; one that sees a version it has no manifest for (a writer on another machine,
+    # sharing a Chroma server) rebuilds from Chroma as before.
     def upsert(
         self, chunks: list[Chunk], vectors: np.ndarray, hashes: list[str], counts: list[int], model: str = ""
     ) -> None:
         """model: the embedding model that made ``vectors``; a store takes one model's vectors only."""
         if model:
             self.check_model(model)
-            if self.embedding_model() != model:
-                self._bump_version(model)  # recorded before the first vector lands
-        for lo in range(0, len(chunks), self.max_batch):
-            part = slice(lo, lo + self.max_batch)
-            self.collection.upsert(
-                ids=[c.chunk_id for c in chunks[part]],
-                embeddings=vectors[part],
-                documents=[c.text for c in chunks[part]],
-                metadatas=[chunk_metadata(c, h, n) for c, h, n in zip(chunks[part], hashes[part], counts[part])],
-            )
-        self._bump_version()
+        with self._writing() as change:
+            if model:
+                if self.embedding_model() != model:
+                    change.model = model
+                    self._bump_version(model)  # recorded before the first vector lands
+            for lo in range(0, len(chunks), self.max_batch):
+                part = slice(lo, lo + self.max_batch)
+                self.collection.upsert(
+                    ids=[c.chunk_id for c in chunks[part]],
+                    embeddings=vectors[part],
+                    documents=[c.text for c in chunks[part]],
+                    metadatas=[chunk_metadata(c, h, n) for c, h, n in zip(chunks[part], hashes[part], counts[part])],
+                )
+            change.added.append(Rows.from_chunks(chunks, vectors, hashes, counts))
 
     def delete(self, chunk_ids: list[str]) -> None:
         if not chunk_ids:
             return
-        for lo in range(0, len(chunk_ids), self.max_batch):
-            self.collection.delete(ids=chunk_ids[lo : lo + self.max_batch])
-        self._bump_version()
+        with self._writing() as change:
+            for lo in range(0, len(chunk_ids), self.max_batch):
+                self.collection.delete(ids=chunk_ids[lo : lo + self.max_batch])
+            change.deleted.extend(chunk_ids)
 
-    def _bump_version(self, model: str | None = None) -> None:
+    def refresh_lexical(self) -> None:
+        """After an ingest run: relearn the boilerplate of sources that changed by 10% or more."""
+        with self._writing() as change:
+            change.relearn = RELEARN_AFTER_RUN
+
+    @contextmanager
+    def _writing(self):
+        with lexical_files.write_lock(self.lexical_dir):
+            base = self._index_at(self.version())
+            change = _Change()
+            try:
+                yield change
+            except BaseException:
+                self._bump_version()  # Chroma may hold part of the write: no index claims this version
+                with self._lexical_lock:
+                    self._lexical = None
+                raise
+            if change.relearn and (base is None or not base.sources_to_relearn(change.relearn)):
+                return  # nothing to relearn: no new version
+            version = self._bump_version(change.model)
+            index = None
+            if base is not None:
+                index = base.without_ids(change.deleted, version) if change.deleted else base
+                for rows in change.added:
+                    index = index.with_rows(rows, version)
+                index = self._relearn(index, version, change.relearn or RELEARN_WHILE_WRITING)
+                index.version = version
+                if index.n_live != self.count():
+                    # Someone wrote between our reads (another host on a shared Chroma server):
+                    # this index would miss it. The next search rebuilds from Chroma instead.
+                    log.warning("lexical index out of step with the store (%d vs %d chunks): rebuilding",
+                                index.n_live, self.count())
+                    index = None
+                else:
+                    lexical_files.save(index, self.lexical_dir)
+            with self._lexical_lock:
+                self._lexical = index
+
+    def _index_at(self, version: str) -> LexicalIndex | None:
+        with self._lexical_lock:
+            if self._lexical is not None and self._lexical.version == version:
+                return self._lexical
+        vocab = self._lexical.vocab if self._lexical is not None else None
+        index = lexical_files.load(self.lexical_dir, version, vocab)
+        if index is None and self.count() == 0:
+            index = LexicalIndex.empty(version)
+        return index
+
+    def _relearn(self, index: LexicalIndex, version: str, drift: float) -> LexicalIndex:
+        """Learn the boilerplate of drifted sources again from their chunks' texts and re-index
+        those chunks (vectors kept): work in proportion to the source, not the store."""
+        for source in index.sources_to_relearn(drift):
+            ids = index.source_ids(source)
+            chunks: list[Chunk] = []
+            hashes, counts = [], []
+            for lo in range(0, len(ids), _PAGE):
+                got = self.collection.get(ids=ids[lo : lo + _PAGE], include=["documents", "metadatas"])
+                for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                    chunks.append(chunk_from_record(i, text, meta))
+                    hashes.append(meta["doc_hash"])
+                    counts.append(int(meta["n_chunks"]))
+            vectors = index.vectors_of([c.chunk_id for c in chunks])
+            boilerplate = relearnt(index.boilerplate, source, ((c.doc_id, c.text) for c in chunks))
+            index = index.without_ids(ids, version).with_boilerplate(boilerplate, version)
+            index = index.with_rows(Rows.from_chunks(chunks, vectors, hashes, counts), version)
+        return index
+
+    def _bump_version(self, model: str | None = None) -> str:
         # A fresh token on every write: any process holding a lexical index built from an older
-        # token rebuilds it before its next search. Chroma replaces the metadata whole, so the
-        # model recorded is written again each time.
-        metadata = {"version": uuid.uuid4().hex}
+        # token loads (or rebuilds) the new one before its next search. Chroma replaces the
+        # metadata whole, so the model recorded is written again each time.
+        version = uuid.uuid4().hex
+        metadata = {"version": version}
         model = model if model is not None else self.embedding_model()
         if model:
             metadata["embedding_model"] = model
         self.collection.modify(metadata=metadata)
+        return version
 
     # -- reads ----------------------------------------------------------------------------
     def version(self) -> str:
@@ -272,12 +359,15 @@ class ChunkStore:
             offset += len(page["ids"])
 
     def doc_states(self) -> dict[str, DocState]:
+        """Per document, its stored chunks by content hash: read from the lexical index's rows
+        (Chroma's metadata scan took seconds at 100k chunks, on every ingest)."""
         states: dict[str, DocState] = {}
-        for page in self._scan(["metadatas"]):
-            for chunk_id, meta in zip(page["ids"], page["metadatas"]):
-                state = states.setdefault(meta["doc_id"], DocState(meta["doc_id"], meta.get("path", "")))
-                state.chunk_ids_by_hash[meta["doc_hash"]].append(chunk_id)
-                state.n_chunks_by_hash[meta["doc_hash"]] = int(meta["n_chunks"])
+        for chunk_id, doc_id, content_hash, path, n_chunks in self.lexical_index().live_rows():
+            state = states.get(doc_id)
+            if state is None:
+                state = states[doc_id] = DocState(doc_id, path)
+            state.chunk_ids_by_hash[content_hash].append(chunk_id)
+            state.n_chunks_by_hash[content_hash] = n_chunks
         return states
 
     def documents(self) -> list[DocInfo]:
@@ -338,34 +428,20 @@ class ChunkStore:
         """(chunk_id, cosine similarity) pairs, best first; fetch the chunks you keep with get_chunks.
 
         Fetching texts and metadata for every candidate cost more than the search itself (10 ms of
-        12 at 10k chunks), so only ids come back. Chroma's metadata pre-filter scans SQLite (75 ms
-        at 10k chunks, growing with the store); a filtered search instead uses the lexical index's
-        in-memory date/source columns: a selective filter names the passing ids to Chroma, a broad
-        one asks HNSW for more neighbours and drops those that fail.
+        12 at 10k chunks), so only ids come back. A filtered search is exact, over the lexical
+        index's copy of the vectors (its date/source/language columns pick the rows): Chroma's
+        metadata pre-filter scans SQLite (75 ms at 10k chunks, 2 s at 100k), and restricting
+        HNSW to named ids cost 52-57 ms at 100k.
         """
         if k <= 0:
             return []
         query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         if filters.empty:
             return self._nearest(query, k)
-        index = self.lexical_index()
-        mask = index.mask(filters)
-        passing = int(mask.sum())
-        if passing == 0:
-            return []
-        if passing <= _NAMED_IDS_MAX:
-            rows = np.flatnonzero(mask)
-            return self._nearest(query, k, ids=[index.ids[r] for r in rows])
-        # Expect about 1.5 k passing among the neighbours fetched; the passing ones, in order, are
-        # exactly the head of the filtered ranking, so a deep k (fusion takes 1000) may come back
-        # shorter rather than fall back to Chroma's SQLite filter (2 s at 100k chunks).
-        fetch = min(math.ceil(1.5 * k * len(index.ids) / passing), _OVERFETCH_MAX)
-        if fetch > 0:
-            hits = self._nearest(query, fetch)
-            kept = [hit for hit, ok in zip(hits, index.passing([i for i, _ in hits], filters)) if ok]
-            if len(kept) >= min(k, _ENOUGH_FILTERED):
-                return kept[:k]
-        return self._nearest(query, k, where=chroma_where(filters))
+        hits = self.lexical_index().dense_search(query, k, filters)
+        if hits is None:  # an index without vectors: Chroma's own filter
+            return self._nearest(query, k, where=chroma_where(filters))
+        return hits
 
     def _nearest(self, query: np.ndarray, k: int, where: dict | None = None, ids: list[str] | None = None):
         result = self.collection.query(
@@ -379,34 +455,38 @@ class ChunkStore:
 
     def lexical_index(self) -> LexicalIndex:
         version = self.version()
+        index = self._index_at(version)
+        if index is None:
+            # Wait for a writer that has bumped the version but not saved its index yet, then
+            # rebuild only if nobody has (one rebuild per data_dir, not one per process).
+            with lexical_files.write_lock(self.lexical_dir):
+                version = self.version()
+                index = self._index_at(version)
+                if index is None:
+                    index = self._build_lexical(version)
+                    lexical_files.save(index, self.lexical_dir)
         with self._lexical_lock:
-            if self._lexical is not None and self._lexical.version == version:
-                return self._lexical
-            cached = LexicalIndex.load(self.lexical_dir, version)
-            if cached is None or cached.version != version:
-                cached = self._build_lexical(version)
-                cached.save(self.lexical_dir)
-            self._lexical = cached
-            return cached
+            self._lexical = index
+        return index
 
     def _build_lexical(self, version: str) -> LexicalIndex:
-        ids: list[str] = []
-        texts: list[str] = []
-        published: list[int] = []
-        sources: list[str] = []
-        doc_ids: list[str] = []
-        titles: list[str] = []
-        bodies: list[str] = []
-        languages: list[str] = []
-        for page in self._scan(["documents", "metadatas"]):
-            for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
-                chunk = chunk_from_record(chunk_id, text, meta)
-                ids.append(chunk_id)
-                texts.append(chunk.embed_text)
-                published.append(int(meta.get("published") or 0))
-                sources.append(meta.get("source", ""))
-                doc_ids.append(chunk.doc_id)
-                titles.append(chunk.title)
-                bodies.append(chunk.text)
-                languages.append(chunk.language)
-        return LexicalIndex.build(version, ids, texts, published, sources, doc_ids, titles, bodies, languages)
+        chunks: list[Chunk] = []
+        hashes, counts, vectors = [], [], []
+        for page in self._scan(["documents", "metadatas", "embeddings"]):
+            for chunk_id, text, meta, vector in zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"]):
+                chunks.append(chunk_from_record(chunk_id, text, meta))
+                hashes.append(meta.get("doc_hash", ""))
+                counts.append(int(meta.get("n_chunks") or 0))
+                vectors.append(vector)
+        rows = Rows.from_chunks(chunks, np.asarray(vectors, dtype=np.float32) if vectors else None, hashes, counts)
+        return LexicalIndex.build(version, **vars(rows))
+
+
+@dataclass
+class _Change:
+    """What one write did, for the lexical index to follow."""
+
+    added: list[Rows] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    model: str | None = None
+    relearn: float = 0.0  # a refresh: relearn boilerplate at this drift

@@ -1,12 +1,11 @@
-"""Filtered dense search takes one of three paths (named ids, over-fetch, Chroma's where):
-each must return the best passing chunks, as an exact search over the passing chunks would."""
+"""Filtered search (dense and lexical) must return the best passing chunks, exactly as
+filtering an exact search over all chunks would."""
 
 from datetime import date, timedelta
 
 import numpy as np
 import pytest
 
-import rag.store as store_module
 from rag.store import ChunkStore
 from rag.types import Chunk, Filters
 
@@ -37,64 +36,61 @@ def exact(chunks, vectors, query, k, keep) -> list[str]:
     return [chunks[i].chunk_id for i in order[:k]]
 
 
-@pytest.mark.parametrize("path", ["named ids", "over-fetch", "chroma where"])
-@pytest.mark.parametrize(
-    "filters",
-    [
-        Filters(date_from=date(2021, 4, 1), date_to=date(2022, 6, 30)),  # broad: ~3/4 pass
-        Filters(sources=("Kazakh MFA",), date_to=date(2021, 6, 30)),  # selective: ~8% pass
-    ],
-)
-def test_every_path_returns_the_best_passing_chunks(filled, monkeypatch, path, filters):
-    store, chunks, vectors = filled
-    monkeypatch.setattr(store_module, "_NAMED_IDS_MAX", N if path == "named ids" else 0)
-    monkeypatch.setattr(store_module, "_OVERFETCH_MAX", N if path == "over-fetch" else 0)
-    calls = []
-    original = store._nearest
-    monkeypatch.setattr(store, "_nearest", lambda *a, **kw: calls.append(kw) or original(*a, **kw))
+FILTERS = [
+    Filters(date_from=date(2021, 4, 1), date_to=date(2022, 6, 30)),  # broad: ~3/4 pass
+    Filters(sources=("Kazakh MFA",), date_to=date(2021, 6, 30)),  # selective: ~8% pass
+    Filters(languages=("xx",)),  # nothing passes
+]
 
+
+def keeper(filters: Filters):
     def keep(c: Chunk) -> bool:
         return (
             (filters.date_from is None or c.published >= filters.date_from)
             and (filters.date_to is None or c.published <= filters.date_to)
             and (not filters.sources or c.source in filters.sources)
+            and (not filters.languages or c.language in filters.languages)
         )
+    return keep
 
+
+@pytest.mark.parametrize("filters", FILTERS)
+@pytest.mark.parametrize("k", [10, 300])
+def test_a_filtered_search_is_exact_over_the_passing_chunks(filled, monkeypatch, filters, k):
+    """Filtered dense search scores the passing rows with the index's copy of the vectors: the
+    same top k as an exact search, in the same order, and Chroma is not asked at all."""
+    store, chunks, vectors = filled
+    monkeypatch.setattr(store, "_nearest", lambda *a, **kw: pytest.fail("Chroma asked for a filtered search"))
     query = vectors[7] * 0.6 + vectors[100] * 0.4
     query /= np.linalg.norm(query)
-    got = store.dense_scores(query, 10, filters)
-    assert all(keep(chunks[int(i.split(":")[0][1:])]) for i, _ in got)
-    want = exact(chunks, vectors, query, 10, keep)
-    assert len(set(i for i, _ in got) & set(want)) >= 9, (got, want)
-    scores = [s for _, s in got]
-    assert scores == sorted(scores, reverse=True)
-    # The path asked for is the one taken.
-    last = calls[-1]
-    if path == "named ids":
-        assert last.get("ids") and not last.get("where")
-    elif path == "chroma where":
-        assert last.get("where") and not last.get("ids")
-    else:
-        assert not last.get("where") and not last.get("ids")
+    got = store.dense_scores(query, k, filters)
+    want = exact(chunks, vectors, query, k, keeper(filters))
+    assert [i for i, _ in got] == want
+    want_scores = {c.chunk_id: float(v @ query) for c, v in zip(chunks, vectors)}
+    assert all(abs(s - want_scores[i]) < 1e-5 for i, s in got)
 
 
-def test_deep_filtered_search_returns_an_exact_head_instead_of_the_slow_path(filled, monkeypatch):
-    """Fusion asks for 1000 candidates: past the over-fetch cap, the passing neighbours found are
-    returned (the head of the filtered ranking) rather than falling back to Chroma's where."""
+def test_filtered_search_follows_writes_and_deletes(filled):
     store, chunks, vectors = filled
-    monkeypatch.setattr(store_module, "_NAMED_IDS_MAX", 0)
-    monkeypatch.setattr(store_module, "_OVERFETCH_MAX", 200)
-    monkeypatch.setattr(store_module, "_ENOUGH_FILTERED", 20)
-    calls = []
-    original = store._nearest
-    monkeypatch.setattr(store, "_nearest", lambda *a, **kw: calls.append(kw) or original(*a, **kw))
-    filters = Filters(date_from=date(2021, 4, 1), date_to=date(2022, 6, 30))  # ~3/4 pass
-    query = vectors[300]  # published 2022-01-01: passes
-    got = [i for i, _ in store.dense_scores(query, 300, filters)]
-    assert 20 <= len(got) < 300 and not any(kw.get("where") for kw in calls)
-    want = exact(chunks, vectors, query, len(got), lambda c: filters.date_from <= c.published <= filters.date_to)
-    assert len(set(got) & set(want)) >= 0.95 * len(got)
-    assert got[0] == want[0] == chunks[300].chunk_id
+    filters = Filters(sources=("Kazakh MFA",), date_to=date(2021, 6, 30))
+    query = vectors[3]  # a Kazakh MFA chunk of 2021-01-03
+    assert store.dense_scores(query, 1, filters)[0][0] == chunks[3].chunk_id
+    store.delete([chunks[3].chunk_id])
+    try:
+        assert chunks[3].chunk_id not in {i for i, _ in store.dense_scores(query, 50, filters)}
+    finally:
+        store.upsert([chunks[3]], vectors[3:4], ["h"], [1])
+    assert store.dense_scores(query, 1, filters)[0][0] == chunks[3].chunk_id
+
+
+def test_an_index_without_vectors_falls_back_to_chromas_filter(filled, monkeypatch):
+    store, chunks, vectors = filled
+    index = store.lexical_index()
+    monkeypatch.setattr(index, "dense_search", lambda *a, **kw: None)
+    monkeypatch.setattr(store, "lexical_index", lambda: index)
+    filters = FILTERS[1]
+    got = [i for i, _ in store.dense_scores(vectors[3], 10, filters)]
+    assert got == exact(chunks, vectors, vectors[3], 10, keeper(filters))
 
 
 def test_filtered_lexical_search_ranks_like_filtering_the_full_ranking():

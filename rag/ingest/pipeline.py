@@ -176,7 +176,8 @@ class IngestService:
             report.removed_documents = self._sync(states, batch.seen_docs, batch.read_ok_paths)
             report.removed_documents += self._sync_web(states, web_reads)
         if batch.pending or report.removed_documents:
-            self.store.lexical_index()  # rebuild now, so the first question after ingest is fast
+            self.store.refresh_lexical()  # boilerplate relearnt where the run changed a source by 10%
+            self.store.lexical_index()  # loaded (or rebuilt) now, so the first question after ingest is fast
         report.seconds = time.perf_counter() - started
         return report
 
