@@ -114,7 +114,59 @@ def measure(data_dir: Path, n_queries: int) -> dict:
             out[f"{mode}/{name}"] = {**latency_summary(times), "mean_passages": round(got / len(asked), 1)}
     out["rss_mb"] = round(rss_mb())
     out["peak_rss_mb"] = round(peak_rss_mb())
+    out.update(writes(services, data_dir))
     return out
+
+
+def one_release(number: int) -> tuple[list, object]:
+    """A six-chunk release that is not in the synthetic store, with random unit vectors."""
+    import numpy as np
+
+    from rag.types import Chunk
+
+    chunks = [
+        Chunk(f"bench-add-{number}:h:{i}", f"bench-add-{number}", i, f"Added release {number}, part {i}: the "
+              "ministry announced new consultations on trade, energy and border security.", 0, 90,
+              title=f"Added release {number}", published=date(2022, 1, 1), source="Kazakh MFA")
+        for i in range(6)
+    ]
+    vectors = np.random.default_rng(number).standard_normal((6, 384)).astype(np.float32)
+    return chunks, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def writes(services, data_dir: Path, repeats: int = 10) -> dict:
+    """What adding one release costs: the store write (Chroma + the lexical index's new segment,
+    manifest and merges), its removal, and a whole `rag ingest` of a one-release file (encode
+    included); beside it, what every write used to cost: a full lexical rebuild from Chroma."""
+    import tempfile
+
+    store = services.store
+    add, remove, ingest = [], [], []
+    for number in range(repeats):
+        chunks, vectors = one_release(number)
+        with Timer() as t:
+            store.upsert(chunks, vectors, ["h"] * 6, [6] * 6)
+        add.append(t.seconds)
+        with Timer() as t:
+            store.delete([c.chunk_id for c in chunks])
+        remove.append(t.seconds)
+    folder = Path(tempfile.mkdtemp(prefix="bench-release-"))
+    for number in range(min(repeats, 5)):
+        path = folder / f"release-{number}.txt"
+        path.write_text(f"Title: Bench release {number}\nDate: 2022-01-0{number + 1}\n\n" + " ".join(
+            f"Sentence {i} of release {number} on consultations, trade and energy cooperation." for i in range(60)))
+        with Timer() as t:
+            services.ingest.ingest([path])
+        ingest.append(t.seconds)
+        store.delete([i for st in store.doc_states().values() if Path(st.path).name == path.name for i in st.all_ids()])
+    with Timer() as rebuild:
+        store._build_lexical(store.version())
+    return {
+        "write/add_one_release": latency_summary(add),
+        "write/remove_one_release": latency_summary(remove),
+        "write/ingest_one_release_file": latency_summary(ingest),
+        "write/full_rebuild_s": round(rebuild.seconds, 2),
+    }
 
 
 def lexical_only(n: int, n_queries: int) -> dict:
@@ -145,6 +197,15 @@ def lexical_only(n: int, n_queries: int) -> dict:
                 index.search(q, 100, filters)
             times.append(t.seconds)
         out[f"lexical/{name}"] = latency_summary(times)
+    from rag.lexical import Rows
+
+    add = []
+    for number in range(10):
+        chunks, _ = one_release(number)
+        with Timer() as t:
+            index = index.with_rows(Rows.from_chunks(chunks, None, ["h"] * 6, [6] * 6), f"add-{number}")
+        add.append(t.seconds)
+    out["write/add_one_release"] = latency_summary(add)
     out["peak_rss_mb"] = round(peak_rss_mb())
     return out
 
@@ -221,6 +282,18 @@ def report(result: dict) -> str:
                      r["peak_rss_mb"], "-"])
     lines.append(table(["chunks", "chroma insert s", "lexical build s", "chroma MB", "lexical MB", "raw vectors MB",
                         "chroma/raw", "query RSS MB", "build peak RSS MB", "open s"], rows))
+    lines.append("")
+    rows = []
+    every = [(n, r["query"]) for n, r in result["sizes"].items()] + list(result.get("lexical_only", {}).items())
+    for n, q in every:
+        if "write/add_one_release" not in q:
+            continue
+        ingest = q.get("write/ingest_one_release_file", {})
+        rows.append([int(n), q["write/add_one_release"]["p50_ms"], q["write/add_one_release"]["p95_ms"],
+                     q.get("write/remove_one_release", {}).get("p50_ms", "-"), ingest.get("p50_ms", "-"),
+                     ingest.get("p95_ms", "-"), q.get("write/full_rebuild_s", "-")])
+    lines.append(table(["chunks", "add one release p50 ms", "p95 ms", "remove p50 ms", "ingest one file p50 ms",
+                        "p95 ms", "full rebuild s (every write, before)"], rows))
     return "\n".join(lines)
 
 

@@ -224,8 +224,11 @@ def _parse_date(value: Optional[str], option: str) -> Optional[date]:
 
 @app.command()
 def ask(
-    question: Annotated[str, typer.Argument()],
-    as_json: Annotated[bool, typer.Option("--json", help="print the Answer object as JSON")] = False,
+    question: Annotated[Optional[str], typer.Argument(help="the question (or use --file)")] = None,
+    questions_file: Annotated[
+        Optional[str], typer.Option("--file", help="questions, one per line, from this file ('-' = stdin)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the Answer object as JSON (one per line with --file)")] = False,
     date_from: Annotated[Optional[str], typer.Option("--from", help="earliest publication date (YYYY-MM-DD)")] = None,
     date_to: Annotated[Optional[str], typer.Option("--to", help="latest publication date (YYYY-MM-DD)")] = None,
     source: Annotated[Optional[list[str]], typer.Option("--source", help="only this source (repeatable)")] = None,
@@ -234,47 +237,110 @@ def ask(
     ] = None,
     top_k: Annotated[Optional[int], typer.Option("-k", "--top-k", help="passages to retrieve")] = None,
     generator: Annotated[Optional[str], typer.Option("--generator", help="extractive | local | openai")] = None,
+    local: Annotated[bool, typer.Option("--local", help="answer in this process even when a server is running")] = False,
     data_dir: DataDir = None,
 ):
-    """Answer a question from the stored releases, with numbered citations."""
-    from rag.types import Filters
+    """Answer questions from the stored releases, with numbered citations.
 
-    services = _services(data_dir)
-    filters = Filters(
-        date_from=_parse_date(date_from, "--from"), date_to=_parse_date(date_to, "--to"), sources=tuple(source or ()),
-        languages=tuple(code.strip().lower() for code in language or ()),
-    )
-    from rag.store import EmbeddingModelMismatch
+    When `rag up` or `rag serve` is running on the same data_dir, the question goes to it (the
+    answer comes back in well under a second instead of paying ~10 s of model loading here)."""
+    from rag.answer.limits import QuestionTooLong, check_question_length
 
-    from rag.answer.limits import QuestionTooLong
-
+    questions = _questions(question, questions_file)
+    settings = _settings(data_dir)
+    languages = tuple(code.strip().lower() for code in language or ())
+    parsed_from, parsed_to = _parse_date(date_from, "--from"), _parse_date(date_to, "--to")
     try:
-        answer = services.answers.ask(question, filters=filters, top_k=top_k, generator=generator)
-    except EmbeddingModelMismatch as error:
-        raise _model_mismatch(error)
+        for q in questions:
+            check_question_length(q, settings.answer.max_question_chars)
     except QuestionTooLong as error:
         typer.secho(f"error: {error}", fg="red", err=True)
         raise typer.Exit(2)
-    if as_json:
-        typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
-        return
-    typer.echo(format_answer(answer))
+    answers = None if local else _ask_server(settings, questions, parsed_from, parsed_to, source, top_k, generator, languages)
+    if answers is None:
+        answers = _ask_here(settings, questions, parsed_from, parsed_to, source, top_k, generator, languages)
+    for number, answer in enumerate(answers):
+        if as_json:
+            typer.echo(json.dumps(answer, ensure_ascii=False, indent=None if len(questions) > 1 else 2))
+            continue
+        if len(questions) > 1:
+            typer.echo(("\n" if number else "") + f"Q: {answer['question']}")
+        typer.echo(format_answer(answer))
 
 
-def format_answer(answer) -> str:
-    lines = [answer.text.strip(), ""]
-    unsupported = [s.text for s in answer.sentences if not s.supported]
+def _questions(question: Optional[str], questions_file: Optional[str]) -> list[str]:
+    if questions_file is None:
+        if not question or not question.strip():
+            typer.secho("error: give a question, or --file with one question per line", fg="red", err=True)
+            raise typer.Exit(2)
+        return [question]
+    import sys
+
+    try:
+        text = sys.stdin.read() if questions_file == "-" else Path(questions_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        typer.secho(f"error: cannot read questions from {questions_file}: {error}", fg="red", err=True)
+        raise typer.Exit(2)
+    questions = ([question] if question else []) + [line.strip() for line in text.splitlines() if line.strip()]
+    if not questions:
+        typer.secho(f"error: no questions in {questions_file}", fg="red", err=True)
+        raise typer.Exit(2)
+    return questions
+
+
+def _ask_server(settings, questions, date_from, date_to, sources, top_k, generator, languages):
+    """Answers from a server running on this data_dir, or None when there is none (or it fails
+    to answer: then this process answers instead)."""
+    from rag.running_server import ServerUnavailable, ask_server, running_server
+
+    url = running_server(settings.data_dir)
+    if url is None:
+        return None
+    try:
+        return [
+            ask_server(url, q, date_from.isoformat() if date_from else "", date_to.isoformat() if date_to else "",
+                       sources or (), top_k or 0, generator or "", languages)
+            for q in questions
+        ]
+    except ServerUnavailable as error:
+        typer.secho(f"note: the server of {settings.data_dir} did not answer ({error}); answering here",
+                    fg="yellow", err=True)
+        return None
+    except RuntimeError as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(1)
+
+
+def _ask_here(settings, questions, date_from, date_to, sources, top_k, generator, languages):
+    from rag.services import get_services
+    from rag.store import EmbeddingModelMismatch
+    from rag.types import Filters
+
+    services = get_services(settings)
+    filters = Filters(date_from=date_from, date_to=date_to, sources=tuple(sources or ()), languages=languages)
+    try:
+        return [
+            services.answers.ask(q, filters=filters, top_k=top_k, generator=generator).to_dict() for q in questions
+        ]
+    except EmbeddingModelMismatch as error:
+        raise _model_mismatch(error)
+
+
+def format_answer(answer: dict) -> str:
+    """An answer (Answer.to_dict()) as the terminal shows it."""
+    lines = [answer["text"].strip(), ""]
+    unsupported = [s["text"] for s in answer["sentences"] if not s["supported"]]
     if unsupported:
         lines.append("Not supported by the sources (shown for transparency):")
         lines.extend(f"  ? {text}" for text in unsupported)
         lines.append("")
-    if answer.citations:
+    if answer["citations"]:
         lines.append("Sources:")
-        for cite in answer.citations:
-            when = cite.published.isoformat() if cite.published else "undated"
-            where = cite.url or cite.path
-            lines.append(f"[{cite.key}] {cite.title} ({when}, {cite.source or 'unknown source'}) {where}")
-            lines.append(f'    "{cite.quote}"')
+        for cite in answer["citations"]:
+            when = cite["published"] or "undated"
+            where = cite["url"] or cite["path"]
+            lines.append(f"[{cite['key']}] {cite['title']} ({when}, {cite['source'] or 'unknown source'}) {where}")
+            lines.append(f'    "{cite["quote"]}"')
     return "\n".join(lines).rstrip()
 
 
@@ -296,6 +362,7 @@ def serve(
             typer.secho("error: --auth wants USER:PASSWORD", fg="red", err=True)
             raise typer.Exit(2)
         credentials = (user, password)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop like Ctrl-C: the server file is withdrawn
     launch(services, host=host, port=port, auth=credentials)
 
 

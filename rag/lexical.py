@@ -243,6 +243,8 @@ class LexicalIndex:
         """A new index: this one plus `rows` (rows already held under the same ids are replaced)."""
         base = self.without_ids(rows.ids, version) if self._holds_any(rows.ids) else self
         n = len(rows)
+        if not n:
+            return base if base is not self else replace(self, version=version, saved_as=dict(self.saved_as))
         self.vocab.truncate(len(base.df))
         source_names = base.source_names + sorted({s for s in rows.sources} - set(base.source_names))
         languages = rows.languages if rows.languages is not None else [""] * n
@@ -354,7 +356,7 @@ class LexicalIndex:
             cat("published"), cat("sources"), cat("languages"), cat("share"), cat("doc_len"),
             p_terms, indptr, p_rows, p_tf, vectors,
         )
-        segments = self.segments[:first] + [segment] + self.segments[first + count :]
+        segments = self.segments[:first] + ([segment] if len(segment) else []) + self.segments[first + count :]
         alive_all = np.concatenate([self.alive[:lo], np.ones(len(live_rows), dtype=bool), self.alive[hi:]])
         return LexicalIndex(self.version, self.vocab, self.df, segments, alive_all, self.source_names,
                             self.language_names, self.boilerplate, saved_as=dict(self.saved_as))
@@ -505,8 +507,9 @@ class LexicalIndex:
         if any(s.vectors is None for s in self.segments):
             return None
         numbers = np.searchsorted(self.starts, rows, side="right") - 1
-        return np.stack([self.segments[n].vectors[r - self.starts[n]] for n, r in zip(numbers, rows)]) \
-            if len(rows) else np.zeros((0, 0), dtype=np.float32)
+        if not len(rows):
+            return None
+        return np.stack([self.segments[n].vectors[r - self.starts[n]] for n, r in zip(numbers, rows)])
 
 
 def relearnt(boilerplate: Boilerplate, source: str, doc_bodies) -> Boilerplate:

@@ -82,3 +82,50 @@ def test_reingest_of_the_demo_corpus_changes_nothing(demo_data):
     result = rag_cli("ingest", "corpus/", "--quiet", data_dir=demo_data)
     assert "0 chunks written" in result.stdout
     assert "2 unchanged" in result.stdout
+
+
+def test_rag_ask_uses_a_running_server_and_takes_many_questions(demo_data, tmp_path):
+    """With `rag serve` up on the data_dir, `rag ask` asks it: the same checked answer as one
+    answered in process, from a process that never imports torch, spaCy or sentence-transformers.
+    Several questions go in one process (--file, or stdin)."""
+    from tests.servers import free_port, running_server
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_DATA_DIR=str(demo_data), HF_HUB_OFFLINE="1")
+    local = json.loads(rag_cli("ask", "Who led the Kazakh delegation?", "--json", "--local", data_dir=demo_data).stdout)
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out, running_server(
+        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], f"http://127.0.0.1:{port}/", 300,
+        output=log.read_text, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO,
+    ):
+        announced = json.loads((demo_data / "server.json").read_text())
+        assert announced["url"] == f"http://127.0.0.1:{port}/" and not announced["auth"]
+        no_models = (
+            "import sys; sys.modules.update(torch=None, spacy=None, sentence_transformers=None, chromadb=None); "
+            "from rag.cli import app; app(sys.argv[1:])"
+        )
+        questions = tmp_path / "questions.txt"
+        questions.write_text("Who led the Kazakh delegation?\n\nWhat did Albania propose?\n")
+        served = subprocess.run(
+            [sys.executable, "-c", no_models, "ask", "--file", str(questions), "--json"],
+            capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+        )
+        assert served.returncode == 0, served.stderr[-3000:]
+        first, second = (json.loads(line) for line in served.stdout.splitlines())
+        assert first["text"] == local["text"] and first["citations"] == local["citations"]
+        assert "Vassilenko" in first["text"]
+        assert any("Kazakh side proposed" in c["quote"] for c in second["citations"])
+        piped = subprocess.run(
+            [sys.executable, "-c", no_models, "ask", "--file", "-"], input="Who led the Kazakh delegation?\n",
+            capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+        )
+        assert piped.returncode == 0 and "Vassilenko" in piped.stdout and "Sources:" in piped.stdout, piped.stderr
+    assert not (demo_data / "server.json").exists()  # withdrawn when the server stopped
+    # A stale file (the server died without cleaning up) is ignored: answered in process.
+    (demo_data / "server.json").write_text(json.dumps({"url": "http://127.0.0.1:9/", "pid": 2**22 + 7, "auth": False}))
+    try:
+        again = json.loads(rag_cli("ask", "Who led the Kazakh delegation?", "--json", data_dir=demo_data).stdout)
+        assert again["text"] == local["text"]
+    finally:
+        (demo_data / "server.json").unlink()

@@ -8,6 +8,8 @@ that `rag up` runs, if any).
 
 from __future__ import annotations
 
+import atexit
+
 import json
 import logging
 from pathlib import Path
@@ -340,7 +342,18 @@ def launch(
         server_name=host or settings.ui.host,
         server_port=settings.ui.port if port is None else port,
         auth=credentials,
-        prevent_thread_lock=not block,
+        prevent_thread_lock=True,
         **launch_options(settings),
     )
+    # `rag ask` in a terminal finds this server here and asks it instead of loading the models.
+    from rag.running_server import announce, withdraw
+
+    listening = demo.server_name if demo.server_name not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    announce(settings.data_dir, f"http://{listening}:{demo.server_port}/", auth=credentials is not None)
+    atexit.register(withdraw, settings.data_dir)
+    if block:
+        try:
+            demo.block_thread()
+        finally:
+            withdraw(settings.data_dir)
     return demo
