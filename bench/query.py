@@ -90,12 +90,14 @@ def measure(data_dir: Path, n_queries: int) -> dict:
     services = get_services(settings_for(data_dir))
     with Timer() as open_store:
         store = services.store
-        store.lexical_index()  # loads the cached index (mmap)
+        store.lexical_index()  # loads the saved index (mmap)
+    with Timer() as refresh:
+        store.refresh_lexical()  # what the end of an ingest run does: boilerplate caught up (once)
     embedder, retriever = services.embedder, services.retriever
     asked = questions(n_queries)
     for q in asked[:10]:  # warm-up: first calls pay for lazy imports and page faults
         retriever.retrieve(q)
-    out: dict = {"open_store_s": round(open_store.seconds, 2)}
+    out: dict = {"open_store_s": round(open_store.seconds, 2), "refresh_s": round(refresh.seconds, 1)}
     encode = []
     for q in asked:
         with Timer() as t:

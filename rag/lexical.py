@@ -207,8 +207,13 @@ class LexicalIndex:
     n_chunks: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
     starts: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     saved_as: dict = field(default_factory=dict, repr=False)  # how the files on disk hold it (lexical_files)
+    # chunk id -> row. Built once, then handed from each index to the one derived from it and
+    # updated in place (a write costs what it changes, not a pass over every id); lookups check
+    # the row really holds the id, so an older index whose dict moved on is never misled.
     _rows: dict[str, int] | None = field(default=None, repr=False)
     _live_ids: list[str] | None = field(default=None, repr=False)
+    _lenorm: np.ndarray | None = field(default=None, init=False, repr=False)  # BM25 length norm per row
+    _n_live: int | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         segs = self.segments
@@ -244,7 +249,8 @@ class LexicalIndex:
         base = self.without_ids(rows.ids, version) if self._holds_any(rows.ids) else self
         n = len(rows)
         if not n:
-            return base if base is not self else replace(self, version=version, saved_as=dict(self.saved_as))
+            return base if base is not self else replace(
+                self, version=version, saved_as=dict(self.saved_as), _rows=self._hand_over())
         self.vocab.truncate(len(base.df))
         source_names = base.source_names + sorted({s for s in rows.sources} - set(base.source_names))
         languages = rows.languages if rows.languages is not None else [""] * n
@@ -280,22 +286,28 @@ class LexicalIndex:
             terms=terms, indptr=indptr, rows=local_rows, tf=tf,
             vectors=_unit(rows.vectors),
         )
+        rows_of = base._hand_over()
+        if rows_of is not None:
+            rows_of.update((chunk_id, len(base.alive) + i) for i, chunk_id in enumerate(segment.ids))
         index = LexicalIndex(
             version, self.vocab, df, base.segments + [segment], np.concatenate([base.alive, np.ones(n, dtype=bool)]),
-            source_names, language_names, base.boilerplate,
+            source_names, language_names, base.boilerplate, _rows=rows_of,
         )
         return index.merged() if merge else index
 
+    def _hand_over(self) -> dict[str, int] | None:
+        rows, self._rows = self._rows, None
+        return rows
+
     def _holds_any(self, chunk_ids: list[str]) -> bool:
-        rows = self.rows_of()
-        return any(i in rows for i in chunk_ids)
+        return any(self.row_of(i) is not None for i in chunk_ids)
 
     def without_ids(self, chunk_ids: list[str], version: str) -> "LexicalIndex":
         """A new index without these chunks (ids it does not hold are ignored)."""
-        where = self.rows_of()
-        dead = np.asarray(sorted({where[i] for i in chunk_ids if i in where}), dtype=np.int64)
+        rows = [self.row_of(i) for i in chunk_ids]
+        dead = np.asarray(sorted({r for r in rows if r is not None}), dtype=np.int64)
         if not len(dead):
-            return replace(self, version=version, _rows=None, _live_ids=None, saved_as=dict(self.saved_as))
+            return replace(self, version=version, _rows=self._hand_over(), _live_ids=None, saved_as=dict(self.saved_as))
         df = self.df.copy()
         for number, segment in enumerate(self.segments):
             lo, hi = self.starts[number], self.starts[number + 1]
@@ -305,10 +317,15 @@ class LexicalIndex:
                 np.subtract.at(df, segment.posting_terms()[hit], 1)
         alive = self.alive.copy()
         alive[dead] = False
-        return replace(self, version=version, df=df, alive=alive, _rows=None, _live_ids=None, saved_as=dict(self.saved_as))
+        rows_of = self._hand_over()
+        for chunk_id, row in zip(chunk_ids, rows):
+            if row is not None and rows_of is not None:
+                rows_of.pop(chunk_id, None)
+        return replace(self, version=version, df=df, alive=alive, _rows=rows_of, _live_ids=None,
+                       saved_as=dict(self.saved_as))
 
     def with_boilerplate(self, boilerplate: Boilerplate, version: str) -> "LexicalIndex":
-        return replace(self, version=version, boilerplate=boilerplate, _rows=None, _live_ids=None,
+        return replace(self, version=version, boilerplate=boilerplate, _rows=self._hand_over(), _live_ids=None,
                        saved_as=dict(self.saved_as))
 
     def merged(self) -> "LexicalIndex":
@@ -358,13 +375,23 @@ class LexicalIndex:
         )
         segments = self.segments[:first] + ([segment] if len(segment) else []) + self.segments[first + count :]
         alive_all = np.concatenate([self.alive[:lo], np.ones(len(live_rows), dtype=bool), self.alive[hi:]])
-        return LexicalIndex(self.version, self.vocab, self.df, segments, alive_all, self.source_names,
-                            self.language_names, self.boilerplate, saved_as=dict(self.saved_as))
+        merged = LexicalIndex(self.version, self.vocab, self.df, segments, alive_all, self.source_names,
+                              self.language_names, self.boilerplate, saved_as=dict(self.saved_as))
+        rows_of = self._hand_over()
+        if rows_of is not None:  # rows from the merge point on moved: renumber them (the tail, usually small)
+            for number in range(first, len(merged.segments)):
+                start, tail = int(merged.starts[number]), merged.segments[number]
+                live = merged.alive[start : start + len(tail)]
+                rows_of.update((i, start + r) for r, i in enumerate(tail.ids) if live[r])
+            merged._rows = rows_of
+        return merged
 
     # -- reading --------------------------------------------------------------------------
     @property
     def n_live(self) -> int:
-        return int(self.alive.sum())
+        if self._n_live is None:
+            self._n_live = int(self.alive.sum())
+        return self._n_live
 
     @property
     def ids(self) -> list[str]:
@@ -374,8 +401,16 @@ class LexicalIndex:
             self._live_ids = [every[r] for r in np.flatnonzero(self.alive)]
         return self._live_ids
 
+    def row_of(self, chunk_id: str) -> int | None:
+        """The live row holding this chunk, or None."""
+        row = self.rows_of().get(chunk_id)
+        if row is None or row >= len(self.alive) or not self.alive[row]:
+            return None
+        number = int(np.searchsorted(self.starts, row, side="right")) - 1
+        return row if self.segments[number].ids[row - self.starts[number]] == chunk_id else None
+
     def rows_of(self) -> dict[str, int]:
-        """chunk id -> row, live rows only (built on first use)."""
+        """chunk id -> row, live rows only (built on first use; see row_of for checked lookups)."""
         if self._rows is None:
             rows: dict[str, int] = {}
             for number, segment in enumerate(self.segments):
@@ -403,8 +438,8 @@ class LexicalIndex:
 
     def boilerplate_shares(self, chunk_ids: list[str]) -> list[float]:
         """How much of each chunk is boilerplate (0 for ids this index does not hold)."""
-        rows = self.rows_of()
-        return [float(self.share[rows[i]]) if i in rows else 0.0 for i in chunk_ids]
+        rows = [self.row_of(i) for i in chunk_ids]
+        return [float(self.share[r]) if r is not None else 0.0 for r in rows]
 
     def search(self, query: str, k: int, filters: Filters = Filters()) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) of the best k live chunks passing the filters."""
@@ -416,8 +451,11 @@ class LexicalIndex:
         if not tids:
             return []
         mask = self.mask(filters)
-        avgdl = float(self.doc_len[self.alive].sum()) / n_live
+        if self._lenorm is None:  # the length part of BM25, fixed for this index's statistics
+            avgdl = np.float32(float(self.doc_len[self.alive].sum()) / n_live)
+            self._lenorm = (BM25_K1 * ((1 - BM25_B) + BM25_B * self.doc_len / avgdl)).astype(np.float32)
         scores = np.zeros(len(self.alive), dtype=np.float32)
+        hit, n_hits = [], 0
         for tid in tids:  # a repeated query word counts again, as in bm25s
             df = int(self.df[tid])
             if not df:
@@ -428,9 +466,13 @@ class LexicalIndex:
                 if not len(rows):
                     continue
                 rows = rows + self.starts[number]
-                norm = BM25_K1 * ((1 - BM25_B) + BM25_B * self.doc_len[rows] / np.float32(avgdl))
-                scores[rows] += idf * (tf / (norm + tf))
-        rows = np.flatnonzero(scores)
+                scores[rows] += idf * (tf / (self._lenorm[rows] + tf))
+                hit.append(rows)
+                n_hits += len(rows)
+        if not hit:
+            return []
+        # The rows holding a query term: from the postings when they are few, else a scan.
+        rows = np.unique(np.concatenate(hit)) if n_hits < len(scores) // 8 else np.flatnonzero(scores)
         rows = rows[(mask if mask is not None else self.alive)[rows]]
         return self._top(rows, scores[rows], k)
 
@@ -452,9 +494,16 @@ class LexicalIndex:
             return []
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         q = q / (np.linalg.norm(q) or 1.0)
-        scores = np.concatenate([s.vectors @ q for s in self.segments if len(s)])
         rows = np.flatnonzero(mask)
-        return self._top(rows, scores[rows], k)
+        if len(rows) > len(mask) // 4:  # broad: one pass over all vectors reads memory in order
+            scores = np.concatenate([s.vectors @ q for s in self.segments if len(s)])[rows]
+        else:  # selective: only the passing rows' vectors are read
+            numbers = np.searchsorted(self.starts, rows, side="right") - 1
+            scores = np.empty(len(rows), dtype=np.float32)
+            for number in np.unique(numbers):
+                at = np.flatnonzero(numbers == number)
+                scores[at] = self.segments[number].vectors[rows[at] - self.starts[number]] @ q
+        return self._top(rows, scores, k)
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """Which live rows pass the filters; None when nothing is filtered."""
@@ -475,10 +524,10 @@ class LexicalIndex:
     def passing(self, chunk_ids: list[str], filters: Filters) -> list[bool]:
         """Whether each chunk passes the filters (False for ids this index does not hold)."""
         mask = self.mask(filters)
-        rows = self.rows_of()
+        rows = [self.row_of(i) for i in chunk_ids]
         if mask is None:
-            return [i in rows for i in chunk_ids]
-        return [i in rows and bool(mask[rows[i]]) for i in chunk_ids]
+            return [r is not None for r in rows]
+        return [r is not None and bool(mask[r]) for r in rows]
 
     # -- boilerplate that follows the corpus ------------------------------------------------
     def sources_to_relearn(self, drift: float) -> list[str]:
@@ -502,8 +551,7 @@ class LexicalIndex:
         return self.row_values(rows, "ids")
 
     def vectors_of(self, chunk_ids: list[str]) -> np.ndarray | None:
-        where = self.rows_of()
-        rows = np.asarray([where[i] for i in chunk_ids], dtype=np.int64)
+        rows = np.asarray([self.row_of(i) for i in chunk_ids], dtype=np.int64)
         if any(s.vectors is None for s in self.segments):
             return None
         numbers = np.searchsorted(self.starts, rows, side="right") - 1

@@ -14,7 +14,7 @@ from rag import lexical_files
 from rag.lexical import BM25_B, BM25_K1, LexicalIndex, Rows, tokenize
 from rag.settings import Settings
 from rag.store import ChunkStore
-from rag.types import Chunk
+from rag.types import Chunk, Filters
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "state_dept_press_releases_2021-2022.jsonl"
 QUESTIONS = [
@@ -64,6 +64,23 @@ def test_adds_and_deletes_give_the_index_a_full_build_would(releases):
     assert ranking(index) == ranking(full)
     assert sorted(index.ids) == sorted(kept)
     assert index.search("sanctions on russia", 1)[0][0] == ids[8]
+
+
+def test_an_older_index_object_still_answers_for_itself_after_later_writes(releases):
+    """Writes hand the id -> row map on to the new index and renumber rows in merges; the index
+    a reader still holds must not be misled by that."""
+    ids = [f"r{i}" for i in range(200)]
+    old = LexicalIndex.build("v0", ids[:100], releases[:100], [0] * 100, ["s"] * 100)
+    assert old.passing(ids[:3], Filters()) == [True] * 3
+    before = ranking(old)
+    new = old.without_ids(ids[:50], "v1")
+    for lo in range(100, 200, 20):
+        new = new.with_rows(Rows(ids[lo : lo + 20], releases[lo : lo + 20], [0] * 20, ["s"] * 20), f"v{lo}")
+    assert len(new.segments) < 5  # merged on the way, rows renumbered
+    assert old.passing(ids[:3] + [ids[150]], Filters()) == [True, True, True, False]
+    assert ranking(old) == before
+    assert new.passing(ids[:3] + [ids[150]], Filters()) == [False, False, False, True]
+    assert sorted(new.ids) == sorted(ids[50:])
 
 
 def _chunks(n, start=0, source="Norland MFA"):
