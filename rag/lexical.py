@@ -95,6 +95,19 @@ class Rows:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def by_date(self) -> "Rows":
+        """The rows ordered by publication date: a segment keeps them so, and a date filter then
+        reads one contiguous run of its vectors."""
+        order = np.argsort(np.asarray(self.published, dtype=np.int64), kind="stable")
+        if (np.diff(order) > 0).all():
+            return self
+        pick = lambda values: None if values is None else [values[i] for i in order]  # noqa: E731
+        return Rows(
+            pick(self.ids), pick(self.texts), pick(self.published), pick(self.sources), pick(self.doc_ids),
+            pick(self.titles), pick(self.bodies), pick(self.languages), pick(self.hashes), pick(self.paths),
+            pick(self.n_chunks), None if self.vectors is None else np.asarray(self.vectors)[order],
+        )
+
 
 class Vocabulary:
     """Term -> id, append-only within one generation of the index (a full rebuild starts a new
@@ -158,6 +171,7 @@ class Segment:
         return np.repeat(self.terms, np.diff(self.indptr))
 
 
+_WEIGHTS_CACHED = 4_000_000  # postings whose weights an index keeps (~32 MB)
 _EMPTY_I = np.empty(0, dtype=np.int32)
 _EMPTY_F = np.empty(0, dtype=np.float32)
 
@@ -214,6 +228,10 @@ class LexicalIndex:
     _live_ids: list[str] | None = field(default=None, repr=False)
     _lenorm: np.ndarray | None = field(default=None, init=False, repr=False)  # BM25 length norm per row
     _n_live: int | None = field(default=None, init=False, repr=False)
+    # (segment, term) -> (rows, BM25 weights) at this index's statistics: a frequent query word
+    # costs one scatter-add, as with a precomputed index
+    _weights: dict | None = field(default=None, init=False, repr=False)
+    _weights_size: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self):
         segs = self.segments
@@ -247,6 +265,7 @@ class LexicalIndex:
     def with_rows(self, rows: Rows, version: str, merge: bool = True) -> "LexicalIndex":
         """A new index: this one plus `rows` (rows already held under the same ids are replaced)."""
         base = self.without_ids(rows.ids, version) if self._holds_any(rows.ids) else self
+        rows = rows.by_date()
         n = len(rows)
         if not n:
             return base if base is not self else replace(
@@ -345,7 +364,11 @@ class LexicalIndex:
         parts = self.segments[first : first + count]
         lo, hi = self.starts[first], self.starts[first + count]
         alive = self.alive[lo:hi]
-        new_row = np.cumsum(alive) - 1  # old merged row -> new row (for live rows)
+        live_rows = np.flatnonzero(alive)
+        published = np.concatenate([s.published for s in parts])
+        live_rows = live_rows[np.argsort(published[live_rows], kind="stable")]  # kept in date order
+        new_row = np.empty(len(alive), dtype=np.int64)  # old merged row -> new row (for live rows)
+        new_row[live_rows] = np.arange(len(live_rows))
         offset, terms, rows, tf = 0, [], [], []
         for segment in parts:
             keep = alive[offset + segment.rows]
@@ -356,7 +379,6 @@ class LexicalIndex:
         terms, rows, tf = np.concatenate(terms), np.concatenate(rows), np.concatenate(tf)
         order = np.lexsort((rows, terms))
         p_terms, indptr, p_rows, p_tf = _csc(terms[order], rows[order], tf[order])
-        live_rows = np.flatnonzero(alive)
 
         def pick(name):
             values = [x for s in parts for x in getattr(s, name)]
@@ -454,27 +476,32 @@ class LexicalIndex:
         if self._lenorm is None:  # the length part of BM25, fixed for this index's statistics
             avgdl = np.float32(float(self.doc_len[self.alive].sum()) / n_live)
             self._lenorm = (BM25_K1 * ((1 - BM25_B) + BM25_B * self.doc_len / avgdl)).astype(np.float32)
-        scores = np.zeros(len(self.alive), dtype=np.float32)
-        hit, n_hits = [], 0
+        hit, weights_hit = [], []
+        if self._weights is None or self._weights_size > _WEIGHTS_CACHED:
+            self._weights, self._weights_size = {}, 0
         for tid in tids:  # a repeated query word counts again, as in bm25s
             df = int(self.df[tid])
             if not df:
                 continue
             idf = np.float32(np.log(1.0 + (n_live - df + 0.5) / (df + 0.5)))
             for number, segment in enumerate(self.segments):
-                rows, tf = segment.postings(tid)
-                if not len(rows):
-                    continue
-                rows = rows + self.starts[number]
-                scores[rows] += idf * (tf / (self._lenorm[rows] + tf))
-                hit.append(rows)
-                n_hits += len(rows)
+                cached = self._weights.get((number, tid))
+                if cached is None:
+                    rows, tf = segment.postings(tid)
+                    rows = rows + self.starts[number]
+                    cached = self._weights[(number, tid)] = (rows, idf * (tf / (self._lenorm[rows] + tf)))
+                    self._weights_size += len(rows)
+                if len(cached[0]):
+                    hit.append(cached[0])
+                    weights_hit.append(cached[1])
         if not hit:
             return []
-        # The rows holding a query term: from the postings when they are few, else a scan.
-        rows = np.unique(np.concatenate(hit)) if n_hits < len(scores) // 8 else np.flatnonzero(scores)
+        # One pass sums every posting's weight into its row (bincount: ~5x a fancy-indexed +=).
+        rows = np.concatenate(hit)
+        scores = np.bincount(rows, weights=np.concatenate(weights_hit), minlength=len(self.alive))
+        rows = np.flatnonzero(scores > 0)  # (np.unique of the postings is 100x slower)
         rows = rows[(mask if mask is not None else self.alive)[rows]]
-        return self._top(rows, scores[rows], k)
+        return self._top(rows, scores[rows].astype(np.float32), k)
 
     def _top(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
         if len(rows) > k:
@@ -494,16 +521,26 @@ class LexicalIndex:
             return []
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         q = q / (np.linalg.norm(q) or 1.0)
-        rows = np.flatnonzero(mask)
-        if len(rows) > len(mask) // 4:  # broad: one pass over all vectors reads memory in order
-            scores = np.concatenate([s.vectors @ q for s in self.segments if len(s)])[rows]
-        else:  # selective: only the passing rows' vectors are read
-            numbers = np.searchsorted(self.starts, rows, side="right") - 1
-            scores = np.empty(len(rows), dtype=np.float32)
-            for number in np.unique(numbers):
-                at = np.flatnonzero(numbers == number)
-                scores[at] = self.segments[number].vectors[rows[at] - self.starts[number]] @ q
-        return self._top(rows, scores, k)
+        low = date_key(filters.date_from) if filters.date_from else None
+        high = date_key(filters.date_to) if filters.date_to else None
+        found_rows, found_scores = [], []
+        for number, segment in enumerate(self.segments):
+            start, a, b = int(self.starts[number]), 0, len(segment)
+            if (low or high) and _in_date_order(segment):  # a date filter: one contiguous run of rows
+                a = int(np.searchsorted(segment.published, low, "left")) if low else 0
+                b = int(np.searchsorted(segment.published, high, "right")) if high else b
+            local = np.flatnonzero(mask[start + a : start + b])
+            if not len(local):
+                continue
+            if len(local) > (b - a) // 4:  # most of the run passes: read it in order
+                scores = (segment.vectors[a:b] @ q)[local]
+            else:  # few pass: read only theirs
+                scores = segment.vectors[a + local] @ q
+            found_rows.append(start + a + local)
+            found_scores.append(scores.astype(np.float32, copy=False))
+        if not found_rows:
+            return []
+        return self._top(np.concatenate(found_rows), np.concatenate(found_scores), k)
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """Which live rows pass the filters; None when nothing is filtered."""
@@ -558,6 +595,11 @@ class LexicalIndex:
         if not len(rows):
             return None
         return np.stack([self.segments[n].vectors[r - self.starts[n]] for n, r in zip(numbers, rows)])
+
+
+def _in_date_order(segment: Segment) -> bool:
+    published = segment.published
+    return len(published) < 2 or bool((published[1:] >= published[:-1]).all())
 
 
 def relearnt(boilerplate: Boilerplate, source: str, doc_bodies) -> Boilerplate:
