@@ -232,6 +232,7 @@ class LexicalIndex:
     # costs one scatter-add, as with a precomputed index
     _weights: dict | None = field(default=None, init=False, repr=False)
     _weights_size: int = field(default=0, init=False, repr=False)
+    _masks: dict | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         segs = self.segments
@@ -543,9 +544,21 @@ class LexicalIndex:
         return self._top(np.concatenate(found_rows), np.concatenate(found_scores), k)
 
     def mask(self, filters: Filters) -> np.ndarray | None:
-        """Which live rows pass the filters; None when nothing is filtered."""
+        """Which live rows pass the filters; None when nothing is filtered. The dense and the
+        lexical side of one question ask for the same one: the last few are kept."""
         if filters.empty:
             return None
+        if self._masks is None:
+            self._masks = {}
+        mask = self._masks.get(filters)
+        if mask is None:
+            mask = self._masks[filters] = self._compute_mask(filters)
+            mask.setflags(write=False)  # shared: nobody may change it
+            while len(self._masks) > 8:
+                self._masks.pop(next(iter(self._masks)))
+        return mask
+
+    def _compute_mask(self, filters: Filters) -> np.ndarray:
         mask = self.alive.copy()
         if filters.date_from:
             mask &= self.published >= date_key(filters.date_from)
