@@ -32,8 +32,9 @@ def test_a_plain_install_carries_the_demo_corpus_and_finds_it(tmp_path):
         ".venv", ".git", "*.egg-info", "build", "tests", "eval", "bench", "__pycache__", ".pytest_cache", ".rag*"))
     prefix = tmp_path / "prefix"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--prefix",
-         str(prefix), str(source)],
+        # --ignore-installed: never uninstall the copy this test runs from (pip would, for a --prefix install)
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--ignore-installed",
+         "--prefix", str(prefix), str(source)],
         check=True, capture_output=True, text=True, timeout=500,
     )
     shutil.rmtree(source)  # no checkout left to fall back on
