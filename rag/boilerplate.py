@@ -23,6 +23,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rag.sentences import split_sentences
 
@@ -48,6 +49,7 @@ def normalise(unit: str) -> str:
     return " ".join(_NOT_WORD_RE.sub(" ", text).split())
 
 
+@lru_cache(maxsize=100_000)  # boilerplate recurs by definition: its units are keyed again and again
 def unit_key(unit: str) -> str:
     return hashlib.sha1(normalise(unit).encode()).hexdigest()[:12]
 

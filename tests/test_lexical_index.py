@@ -162,7 +162,7 @@ def test_a_crashed_writers_vocabulary_tail_is_ignored_and_cut(tmp_path):
 def test_after_a_run_boilerplate_is_relearnt_as_a_full_build_would(tmp_path):
     store = ChunkStore(Settings(data_dir=tmp_path))
     store.upsert(_chunks(8), _vectors(8), ["h"] * 8, [1] * 8)
-    store.upsert(_chunks(7, start=8), _vectors(7, 2), ["h"] * 7, [1] * 7)  # < 2x: not relearnt while writing
+    store.upsert(_chunks(7, start=8), _vectors(7, 2), ["h"] * 7, [1] * 7)  # < 4x: not relearnt while writing
     assert store.lexical_index().boilerplate.documents["Norland MFA"] == 8
     store.refresh_lexical()
     index = store.lexical_index()

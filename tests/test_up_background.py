@@ -90,6 +90,19 @@ def test_rag_up_serves_at_once_and_indexes_in_the_background(tmp_path, settings)
         answer = json.loads(client.predict("What did Albania propose?", api_name="/answer"))
         answer_s = time.time() - asked
         assert any(c["source"] == "Kazakh MFA" and "Kazakh side proposed" in c["quote"] for c in answer["citations"]), answer
+        # Two processes, one store: `rag ask` in a terminal while `rag up` writes. Through the
+        # running server (its server.json), and in its own process (--local: its own Chroma
+        # client and lexical index on the same data_dir). Both answer; neither hangs.
+        for extra in ([], ["--local"]):
+            asked_at = time.time()
+            terminal = subprocess.run(
+                rag_command("ask", "What did Albania propose?", "--json", *extra), capture_output=True, text=True,
+                cwd=tmp_path, env=clean_env(data_dir), timeout=300,
+            )
+            assert terminal.returncode == 0, (extra, terminal.stderr[-3000:])
+            cited = json.loads(terminal.stdout)["citations"]
+            assert any("Kazakh side proposed" in c["quote"] for c in cited), (extra, cited)
+            print(f"[rag up] `rag ask {' '.join(extra)}` from another process mid-ingest: {time.time() - asked_at:.1f} s")
         mid = ingest_status(client)
         print(f"\n[rag up] first HTTP 200 after {first_200 - started:.1f} s (ingest {first['phase']} "
               f"{first.get('done')}/{first.get('total')}); Kazakh release stored after {kazakh_at:.1f} s; "
@@ -126,8 +139,11 @@ def test_rag_up_serves_at_once_and_indexes_in_the_background(tmp_path, settings)
     # Nothing half-written or doubled: every document complete, one version each.
     from rag.store import ChunkStore
 
-    states = ChunkStore(settings).doc_states()
+    store = ChunkStore(settings)
+    states = store.doc_states()
     assert len(states) == N_RELEASES + 1
+    # The lexical index the writers kept is the store's, chunk for chunk.
+    assert sorted(store.lexical_index().ids) == sorted(store.collection.get(include=[])["ids"])
     for state in states.values():
         (digest,) = state.n_chunks_by_hash
         assert len(state.chunk_ids_by_hash[digest]) == state.n_chunks_by_hash[digest]
