@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,10 @@ def test_rag_ask_uses_a_running_server_and_takes_many_questions(demo_data, tmp_p
         [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], f"http://127.0.0.1:{port}/", 300,
         output=log.read_text, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO,
     ):
+        # Announced once launch() returns, which can be a moment after the first HTTP 200.
+        deadline = time.monotonic() + 60
+        while not (demo_data / "server.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
         announced = json.loads((demo_data / "server.json").read_text())
         assert announced["url"] == f"http://127.0.0.1:{port}/" and not announced["auth"]
         no_models = (
