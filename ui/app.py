@@ -333,6 +333,13 @@ def launch(
     # Load the model and open the store now, so the first question doesn't wait for them.
     services.store.count()
     services.embedder.embed_query("warm up")
+    if getattr(services, "ingest_status", lambda: None)() is None:
+        # spaCy (question analysis) too, or the first question waits ~5 s for it. Not while a
+        # background ingest thread is importing and loading beside us (rag up): heavy imports in
+        # two threads at once can trip over each other's module locks.
+        from rag.nlp import parse_question
+
+        parse_question("Who led the delegation?")
     warm_up = getattr(services.answers, "warm_up", None)  # loads a local generator model in the background
     if callable(warm_up):
         warm_up()
