@@ -15,6 +15,7 @@ bm25s's "lucene" BM25 over the live chunks, whatever the history of writes.
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from dataclasses import dataclass, field, replace
@@ -212,20 +213,21 @@ class LexicalIndex:
     source_names: list[str]
     language_names: list[str]
     boilerplate: Boilerplate = field(default_factory=Boilerplate)
-    # per row, all segments concatenated (cheap copies: a few bytes per row)
-    published: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
-    sources: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
-    languages: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
-    doc_len: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.float32))
-    share: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.float16))
-    n_chunks: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
-    starts: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     saved_as: dict = field(default_factory=dict, repr=False)  # how the files on disk hold it (lexical_files)
     # chunk id -> row. Built once, then handed from each index to the one derived from it and
     # updated in place (a write costs what it changes, not a pass over every id); lookups check
     # the row really holds the id, so an older index whose dict moved on is never misled.
     _rows: dict[str, int] | None = field(default=None, repr=False)
-    _live_ids: list[str] | None = field(default=None, repr=False)
+    # Derived from the segments in __post_init__ (never passed, so replace() cannot carry stale
+    # ones): per row, all segments concatenated (cheap copies: a few bytes per row).
+    published: np.ndarray = field(init=False, repr=False)
+    sources: np.ndarray = field(init=False, repr=False)
+    languages: np.ndarray = field(init=False, repr=False)
+    doc_len: np.ndarray = field(init=False, repr=False)
+    share: np.ndarray = field(init=False, repr=False)
+    n_chunks: np.ndarray = field(init=False, repr=False)
+    starts: np.ndarray = field(init=False, repr=False)
+    _live_ids: list[str] | None = field(default=None, init=False, repr=False)
     _lenorm: np.ndarray | None = field(default=None, init=False, repr=False)  # BM25 length norm per row
     _n_live: int | None = field(default=None, init=False, repr=False)
     # (segment, term) -> (rows, BM25 weights) at this index's statistics: a frequent query word
@@ -269,8 +271,7 @@ class LexicalIndex:
         rows = rows.by_date()
         n = len(rows)
         if not n:
-            return base if base is not self else replace(
-                self, version=version, saved_as=dict(self.saved_as), _rows=self._hand_over())
+            return base if base is not self else replace(self, version=version, _rows=self._hand_over())
         self.vocab.truncate(len(base.df))
         source_names = base.source_names + sorted({s for s in rows.sources} - set(base.source_names))
         languages = rows.languages if rows.languages is not None else [""] * n
@@ -327,7 +328,7 @@ class LexicalIndex:
         rows = [self.row_of(i) for i in chunk_ids]
         dead = np.asarray(sorted({r for r in rows if r is not None}), dtype=np.int64)
         if not len(dead):
-            return replace(self, version=version, _rows=self._hand_over(), _live_ids=None, saved_as=dict(self.saved_as))
+            return replace(self, version=version, _rows=self._hand_over())
         df = self.df.copy()
         for number, segment in enumerate(self.segments):
             lo, hi = self.starts[number], self.starts[number + 1]
@@ -338,15 +339,14 @@ class LexicalIndex:
         alive = self.alive.copy()
         alive[dead] = False
         rows_of = self._hand_over()
-        for chunk_id, row in zip(chunk_ids, rows):
-            if row is not None and rows_of is not None:
-                rows_of.pop(chunk_id, None)
-        return replace(self, version=version, df=df, alive=alive, _rows=rows_of, _live_ids=None,
-                       saved_as=dict(self.saved_as))
+        if rows_of is not None:
+            for chunk_id, row in zip(chunk_ids, rows):
+                if row is not None:
+                    rows_of.pop(chunk_id, None)
+        return replace(self, version=version, df=df, alive=alive, _rows=rows_of)
 
     def with_boilerplate(self, boilerplate: Boilerplate, version: str) -> "LexicalIndex":
-        return replace(self, version=version, boilerplate=boilerplate, _rows=self._hand_over(), _live_ids=None,
-                       saved_as=dict(self.saved_as))
+        return replace(self, version=version, boilerplate=boilerplate, _rows=self._hand_over())
 
     def merged(self) -> "LexicalIndex":
         """Merge trailing segments like a binary counter, dropping dead rows on the way, and
@@ -366,8 +366,10 @@ class LexicalIndex:
         lo, hi = self.starts[first], self.starts[first + count]
         alive = self.alive[lo:hi]
         live_rows = np.flatnonzero(alive)
-        published = np.concatenate([s.published for s in parts])
-        live_rows = live_rows[np.argsort(published[live_rows], kind="stable")]  # kept in date order
+        def cat(name):
+            return np.concatenate([getattr(s, name) for s in parts])[live_rows]
+
+        live_rows = live_rows[np.argsort(cat("published"), kind="stable")]  # kept in date order
         new_row = np.empty(len(alive), dtype=np.int64)  # old merged row -> new row (for live rows)
         new_row[live_rows] = np.arange(len(live_rows))
         offset, terms, rows, tf = 0, [], [], []
@@ -385,9 +387,6 @@ class LexicalIndex:
             values = [x for s in parts for x in getattr(s, name)]
             return [values[i] for i in live_rows]
 
-        def cat(name):
-            return np.concatenate([getattr(s, name) for s in parts])[live_rows]
-
         vectors = None
         if all(s.vectors is not None for s in parts):
             vectors = np.concatenate([s.vectors for s in parts])[live_rows]
@@ -399,13 +398,11 @@ class LexicalIndex:
         segments = self.segments[:first] + ([segment] if len(segment) else []) + self.segments[first + count :]
         alive_all = np.concatenate([self.alive[:lo], np.ones(len(live_rows), dtype=bool), self.alive[hi:]])
         merged = LexicalIndex(self.version, self.vocab, self.df, segments, alive_all, self.source_names,
-                              self.language_names, self.boilerplate, saved_as=dict(self.saved_as))
+                              self.language_names, self.boilerplate, saved_as=self.saved_as)
         rows_of = self._hand_over()
         if rows_of is not None:  # rows from the merge point on moved: renumber them (the tail, usually small)
-            for number in range(first, len(merged.segments)):
-                start, tail = int(merged.starts[number]), merged.segments[number]
-                live = merged.alive[start : start + len(tail)]
-                rows_of.update((i, start + r) for r, i in enumerate(tail.ids) if live[r])
+            for start, tail, live in itertools.islice(merged._live(), first, None):
+                rows_of.update((tail.ids[r], start + int(r)) for r in live)
             merged._rows = rows_of
         return merged
 
@@ -416,12 +413,17 @@ class LexicalIndex:
             self._n_live = int(self.alive.sum())
         return self._n_live
 
+    def _live(self):
+        """(first row, segment, its live local rows) for each segment, in order."""
+        for number, segment in enumerate(self.segments):
+            start = int(self.starts[number])
+            yield start, segment, np.flatnonzero(self.alive[start : start + len(segment)])
+
     @property
     def ids(self) -> list[str]:
         """The live chunk ids."""
         if self._live_ids is None:
-            every = [i for s in self.segments for i in s.ids]
-            self._live_ids = [every[r] for r in np.flatnonzero(self.alive)]
+            self._live_ids = [segment.ids[r] for _, segment, live in self._live() for r in live]
         return self._live_ids
 
     def row_of(self, chunk_id: str) -> int | None:
@@ -429,18 +431,12 @@ class LexicalIndex:
         row = self.rows_of().get(chunk_id)
         if row is None or row >= len(self.alive) or not self.alive[row]:
             return None
-        number = int(np.searchsorted(self.starts, row, side="right")) - 1
-        return row if self.segments[number].ids[row - self.starts[number]] == chunk_id else None
+        return row if self.row_values([row], "ids")[0] == chunk_id else None
 
     def rows_of(self) -> dict[str, int]:
         """chunk id -> row, live rows only (built on first use; see row_of for checked lookups)."""
         if self._rows is None:
-            rows: dict[str, int] = {}
-            for number, segment in enumerate(self.segments):
-                live = self.alive[self.starts[number] : self.starts[number + 1]]
-                base = int(self.starts[number])
-                rows.update((i, base + r) for r, i in enumerate(segment.ids) if live[r])
-            self._rows = rows
+            self._rows = {segment.ids[r]: start + int(r) for start, segment, live in self._live() for r in live}
         return self._rows
 
     def row_values(self, rows: np.ndarray, name: str) -> list:
@@ -451,13 +447,10 @@ class LexicalIndex:
     def live_rows(self) -> list[tuple[str, str, str, str, int]]:
         """(chunk id, doc id, hash, path, n_chunks) of every live row: the store's per-document
         bookkeeping without reading Chroma's metadata."""
-        out = []
-        for number, segment in enumerate(self.segments):
-            live = self.alive[self.starts[number] : self.starts[number + 1]]
-            for r in np.flatnonzero(live):
-                out.append((segment.ids[r], segment.doc_ids[r], segment.hashes[r], segment.paths[r],
-                            int(segment.n_chunks[r])))
-        return out
+        return [
+            (segment.ids[r], segment.doc_ids[r], segment.hashes[r], segment.paths[r], int(segment.n_chunks[r]))
+            for _, segment, live in self._live() for r in live
+        ]
 
     def boilerplate_shares(self, chunk_ids: list[str]) -> list[float]:
         """How much of each chunk is boilerplate (0 for ids this index does not hold)."""

@@ -160,7 +160,6 @@ class ChunkStore:
         self.max_batch = self.client.get_max_batch_size()
         self._lexical: LexicalIndex | None = None
         self._lexical_lock = threading.Lock()
-        self._change: _Change | None = None  # the write in progress (inside _writing)
 
     def _open(self, name: str, metadata: dict | None = None):
         return self.client.get_or_create_collection(
@@ -285,16 +284,16 @@ class ChunkStore:
             version = self._bump_version(change.model)
             index = None
             if base is not None:
-                index = base.without_ids(change.deleted, version) if change.deleted else base
+                index = base.without_ids(change.deleted, version)  # a new object at `version`, also when nothing goes
                 for rows in change.added:
                     index = index.with_rows(rows, version)
                 index = self._relearn(index, version, change.relearn or RELEARN_WHILE_WRITING)
-                index.version = version
-                if index.n_live != self.count():
+                stored = self.count()
+                if index.n_live != stored:
                     # Someone wrote between our reads (another host on a shared Chroma server):
                     # this index would miss it. The next search rebuilds from Chroma instead.
                     log.warning("lexical index out of step with the store (%d vs %d chunks): rebuilding",
-                                index.n_live, self.count())
+                                index.n_live, stored)
                     index = None
                 else:
                     lexical_files.save(index, self.lexical_dir)
@@ -319,11 +318,8 @@ class ChunkStore:
             chunks: list[Chunk] = []
             hashes, counts = [], []
             for lo in range(0, len(ids), _PAGE):
-                got = self.collection.get(ids=ids[lo : lo + _PAGE], include=["documents", "metadatas"])
-                for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-                    chunks.append(chunk_from_record(i, text, meta))
-                    hashes.append(meta["doc_hash"])
-                    counts.append(int(meta["n_chunks"]))
+                _add_records(self.collection.get(ids=ids[lo : lo + _PAGE], include=["documents", "metadatas"]),
+                             chunks, hashes, counts)
             vectors = index.vectors_of([c.chunk_id for c in chunks])
             boilerplate = relearnt(index.boilerplate, source, ((c.doc_id, c.text) for c in chunks))
             index = index.without_ids(ids, version).with_boilerplate(boilerplate, version)
@@ -443,10 +439,8 @@ class ChunkStore:
             return self._nearest(query, k, where=chroma_where(filters))
         return hits
 
-    def _nearest(self, query: np.ndarray, k: int, where: dict | None = None, ids: list[str] | None = None):
-        result = self.collection.query(
-            query_embeddings=query, n_results=k, where=where, ids=ids, include=["distances"]
-        )
+    def _nearest(self, query: np.ndarray, k: int, where: dict | None = None):
+        result = self.collection.query(query_embeddings=query, n_results=k, where=where, include=["distances"])
         return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0])]  # cosine distance
 
     def lexical_search(self, query: str, k: int, filters: Filters = Filters()) -> list[tuple[str, float]]:
@@ -473,13 +467,18 @@ class ChunkStore:
         chunks: list[Chunk] = []
         hashes, counts, vectors = [], [], []
         for page in self._scan(["documents", "metadatas", "embeddings"]):
-            for chunk_id, text, meta, vector in zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"]):
-                chunks.append(chunk_from_record(chunk_id, text, meta))
-                hashes.append(meta.get("doc_hash", ""))
-                counts.append(int(meta.get("n_chunks") or 0))
-                vectors.append(vector)
+            _add_records(page, chunks, hashes, counts)
+            vectors.extend(page["embeddings"])
         rows = Rows.from_chunks(chunks, np.asarray(vectors, dtype=np.float32) if vectors else None, hashes, counts)
         return LexicalIndex.build(version, **vars(rows))
+
+
+def _add_records(got: dict, chunks: list[Chunk], hashes: list[str], counts: list[int]) -> None:
+    """A Chroma get()'s records as chunks, with their document hash and chunk count."""
+    for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+        chunks.append(chunk_from_record(chunk_id, text, meta))
+        hashes.append(meta.get("doc_hash", ""))
+        counts.append(int(meta.get("n_chunks") or 0))
 
 
 @dataclass
