@@ -244,20 +244,23 @@ def ask(
     When `rag up` or `rag serve` is running on the same data_dir, the question goes to it (the
     answer comes back in well under a second instead of paying ~10 s of model loading here)."""
     from rag.answer.limits import QuestionTooLong, check_question_length
+    from rag.types import Filters
 
     questions = _questions(question, questions_file)
     settings = _settings(data_dir)
-    languages = tuple(code.strip().lower() for code in language or ())
-    parsed_from, parsed_to = _parse_date(date_from, "--from"), _parse_date(date_to, "--to")
+    filters = Filters(
+        date_from=_parse_date(date_from, "--from"), date_to=_parse_date(date_to, "--to"), sources=tuple(source or ()),
+        languages=tuple(code.strip().lower() for code in language or ()),
+    )
     try:
         for q in questions:
             check_question_length(q, settings.answer.max_question_chars)
     except QuestionTooLong as error:
         typer.secho(f"error: {error}", fg="red", err=True)
         raise typer.Exit(2)
-    answers = None if local else _ask_server(settings, questions, parsed_from, parsed_to, source, top_k, generator, languages)
+    answers = None if local else _ask_server(settings, questions, filters, top_k, generator)
     if answers is None:
-        answers = _ask_here(settings, questions, parsed_from, parsed_to, source, top_k, generator, languages)
+        answers = _ask_here(settings, questions, filters, top_k, generator)
     for number, answer in enumerate(answers):
         if as_json:
             typer.echo(json.dumps(answer, ensure_ascii=False, indent=None if len(questions) > 1 else 2))
@@ -287,7 +290,7 @@ def _questions(question: Optional[str], questions_file: Optional[str]) -> list[s
     return questions
 
 
-def _ask_server(settings, questions, date_from, date_to, sources, top_k, generator, languages):
+def _ask_server(settings, questions, filters, top_k, generator):
     """Answers from a server running on this data_dir, or None when there is none (or it fails
     to answer: then this process answers instead)."""
     from rag.running_server import ServerUnavailable, ask_server, running_server
@@ -296,11 +299,7 @@ def _ask_server(settings, questions, date_from, date_to, sources, top_k, generat
     if url is None:
         return None
     try:
-        return [
-            ask_server(url, q, date_from.isoformat() if date_from else "", date_to.isoformat() if date_to else "",
-                       sources or (), top_k or 0, generator or "", languages)
-            for q in questions
-        ]
+        return [ask_server(url, q, filters, top_k or 0, generator or "") for q in questions]
     except ServerUnavailable as error:
         typer.secho(f"note: the server of {settings.data_dir} did not answer ({error}); answering here",
                     fg="yellow", err=True)
@@ -310,13 +309,11 @@ def _ask_server(settings, questions, date_from, date_to, sources, top_k, generat
         raise typer.Exit(1)
 
 
-def _ask_here(settings, questions, date_from, date_to, sources, top_k, generator, languages):
+def _ask_here(settings, questions, filters, top_k, generator):
     from rag.services import get_services
     from rag.store import EmbeddingModelMismatch
-    from rag.types import Filters
 
     services = get_services(settings)
-    filters = Filters(date_from=date_from, date_to=date_to, sources=tuple(sources or ()), languages=languages)
     try:
         return [
             services.answers.ask(q, filters=filters, top_k=top_k, generator=generator).to_dict() for q in questions

@@ -57,12 +57,12 @@ class ServerUnavailable(RuntimeError):
     pass
 
 
-def ask_server(url: str, question: str, date_from: str = "", date_to: str = "", sources=(), top_k: int = 0,
-               generator: str = "", languages=()) -> dict:
-    """The server's checked Answer, as the dict Answer.to_dict gives. Raises ServerUnavailable
-    when nothing answers (a stale file: the caller answers in process)."""
+def ask_server(url: str, question: str, filters, top_k: int = 0, generator: str = "") -> dict:
+    """The server's checked Answer (rag.types.Filters applied), as the dict Answer.to_dict gives.
+    Raises ServerUnavailable when nothing answers (a stale file: the caller answers in process)."""
     base = url.rstrip("/") + "/gradio_api/call/answer"
-    payload = {"data": [question, date_from, date_to, list(sources), top_k, generator, list(languages)]}
+    when = [d.isoformat() if d else "" for d in (filters.date_from, filters.date_to)]
+    payload = {"data": [question, *when, list(filters.sources), top_k, generator, list(filters.languages)]}
     request = urllib.request.Request(base, json.dumps(payload).encode(), {"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:

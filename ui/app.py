@@ -9,7 +9,6 @@ that `rag up` runs, if any).
 from __future__ import annotations
 
 import atexit
-
 import json
 import logging
 from pathlib import Path
