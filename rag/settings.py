@@ -98,6 +98,20 @@ class GeneratorSettings(_Section):
     timeout_s: float = Field(120.0, gt=0)
 
 
+class IngestSettings(_Section):
+    """What one file may cost to read (hostile or broken input fails with a clear error instead)."""
+
+    max_file_mb: int = Field(512, ge=1, description="any file; a single-release text or HTML file may have "
+                             "8 bytes per allowed character at most")
+    max_unpacked_mb: int = Field(256, ge=1, description="what a .jsonl.gz or .docx may unpack to")
+    max_release_chars: int = Field(1_000_000, ge=1000, description="the text of one release")
+
+    def read_limits(self):
+        from rag.ingest.readers import ReadLimits
+
+        return ReadLimits(self.max_file_mb << 20, self.max_unpacked_mb << 20, self.max_release_chars)
+
+
 class UISettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=0, le=65535)
@@ -171,6 +185,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     store: StoreSettings = StoreSettings()
     chunking: ChunkSettings = ChunkSettings()
+    ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     generator: GeneratorSettings = GeneratorSettings()
     answer: AnswerSettings = AnswerSettings()

@@ -398,3 +398,33 @@ def test_supported_suffixes_and_stable_file_ids(tmp_path, monkeypatch):
 def test_read_error_str_names_file_and_line():
     assert str(ReadError("a/b.jsonl", "malformed JSON", 7)) == "a/b.jsonl, line 7: malformed JSON"
     assert str(ReadError("a/b.txt", "empty file")) == "a/b.txt: empty file"
+
+
+# --- limits -------------------------------------------------------------------------------
+
+
+def test_limits_refuse_what_is_too_big_and_keep_the_rest_of_an_archive(tmp_path):
+    from rag.ingest.readers import ReadLimits
+
+    limits = ReadLimits(max_file_bytes=1 << 20, max_unpacked_bytes=2048, max_release_chars=1000)
+    archive = tmp_path / "releases.jsonl"
+    archive.write_text(json.dumps({"title": "Short", "text": "A short release. " * 10}) + "\n"
+                       + json.dumps({"title": "Long", "text": "A long release. " * 200}) + "\n")
+    result = read_file(archive, limits=limits)
+    assert [d.title for d in result.documents] == ["Short"]
+    assert [e.problem for e in result.errors] == [
+        "release 'Long' has 3,199 characters, over the 1,000 one release may have; not stored"
+    ]
+    packed = tmp_path / "releases.jsonl.gz"
+    packed.write_bytes(gzip.compress(archive.read_bytes()))
+    assert "unpacks to more than" in read_file(packed, limits=limits).errors[0].problem
+    text = tmp_path / "big.txt"
+    text.write_text("word " * 2000)  # 10,000 bytes: over 8 bytes per allowed character
+    assert read_file(text, limits=limits).errors[0].problem.startswith("0.0 MB, over the 0.0 MB a .txt file")
+
+
+def test_ingest_limits_come_from_the_settings(tmp_path):
+    from rag.settings import Settings
+
+    limits = Settings(data_dir=tmp_path, ingest={"max_release_chars": 5000, "max_unpacked_mb": 3}).ingest.read_limits()
+    assert (limits.max_release_chars, limits.max_unpacked_bytes) == (5000, 3 << 20)

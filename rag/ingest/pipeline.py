@@ -107,6 +107,7 @@ class IngestService:
         """embedder: an Embedder, or a function returning one, called only once something needs
         chunking or encoding; a re-ingest of unchanged files then never loads the model."""
         self.settings = settings
+        self._read_limits = settings.ingest.read_limits()
         self.store = store
         self._embedder = embedder
         # The hash covers what shapes the stored chunks, so changing the chunker re-ingests. The
@@ -144,7 +145,7 @@ class IngestService:
         for i, path in enumerate(files):
             if progress:
                 progress(i, len(files), f"reading {path.name}")
-            batch.admit(str(path), read_file(path))
+            batch.admit(str(path), read_file(path, limits=self._read_limits))
 
         web_reads = []
         if urls:

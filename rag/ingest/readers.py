@@ -11,7 +11,6 @@ chunk and citation offsets mean the same thing whatever the source format was.
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import zlib
@@ -43,10 +42,31 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
 # Many releases per file (the rest hold one release each).
 ARCHIVE_SUFFIXES: frozenset[str] = frozenset({".json", ".jsonl", ".jsonl.gz"})
 
+# One release per file, as text or markup: a file far bigger than any release is refused before
+# it is decoded (a 500 MB log renamed .txt would take minutes and gigabytes to normalise).
+TEXT_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".markdown", ".html", ".htm"})
+
 __all__ = [
-    "ARCHIVE_SUFFIXES", "DEFAULT_FIELD_ALIASES", "SUPPORTED_SUFFIXES", "FieldMap", "ReadError", "ReadResult",
-    "file_suffix", "read_data", "read_file",
+    "ARCHIVE_SUFFIXES", "DEFAULT_FIELD_ALIASES", "SUPPORTED_SUFFIXES", "FieldMap", "ReadError", "ReadLimits",
+    "ReadResult", "file_suffix", "read_data", "read_file",
 ]
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What one file may cost to read. Hostile or broken input (a gzip bomb, a 50 MB single line)
+    fails with a clear error instead of taking the machine's memory or an ingest's afternoon."""
+
+    max_file_bytes: int = 512 << 20  # any file, as stored
+    max_unpacked_bytes: int = 256 << 20  # what a .jsonl.gz or a .docx unpacks to
+    max_release_chars: int = 1_000_000  # the text of one release (a long one is ~30,000)
+
+    @property
+    def max_text_file_bytes(self) -> int:
+        return 8 * self.max_release_chars  # markup and encodings take room; text itself is capped after
+
+
+DEFAULT_LIMITS = ReadLimits()
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,19 @@ class ReadResult:
     documents: list[Document] = field(default_factory=list)
     errors: list[ReadError] = field(default_factory=list)
 
+    def _capped(self, path: Path, limits: ReadLimits) -> ReadResult:
+        """Releases longer than limits.max_release_chars become errors; the others are kept."""
+        kept = [d for d in self.documents if len(d.text) <= limits.max_release_chars]
+        if len(kept) == len(self.documents):
+            return self
+        errors = list(self.errors)
+        for doc in self.documents:
+            if len(doc.text) > limits.max_release_chars:
+                what = f"release {doc.title[:60]!r}" if len(self.documents) > 1 else "the text"
+                errors.append(ReadError(str(path), f"{what} has {len(doc.text):,} characters, over the "
+                                        f"{limits.max_release_chars:,} one release may have; not stored"))
+        return ReadResult(kept, errors)
+
 
 def file_suffix(path: Path) -> str:
     """The format-deciding suffix, lower case; two parts for compressed archives (".jsonl.gz")."""
@@ -74,7 +107,7 @@ def file_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def read_file(path: Path | str, field_map: FieldMap | None = None) -> ReadResult:
+def read_file(path: Path | str, field_map: FieldMap | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> ReadResult:
     """Read one file into Documents; problems come back as ReadErrors, never as exceptions."""
     path = Path(path)
     suffix = file_suffix(path)
@@ -82,15 +115,23 @@ def read_file(path: Path | str, field_map: FieldMap | None = None) -> ReadResult
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
         return _failed(path, f"unsupported file type {suffix or '(no suffix)'!r}; supported: {supported}")
     try:
+        size = path.stat().st_size
+        if path.is_dir():
+            return _failed(path, "is a directory, not a file")
+        cap = limits.max_text_file_bytes if suffix in TEXT_SUFFIXES else limits.max_file_bytes
+        if size > cap:
+            return _failed(path, f"{_mb(size)}, over the {_mb(cap)} a {suffix} file may have; split it")
         data = path.read_bytes()
     except IsADirectoryError:
         return _failed(path, "is a directory, not a file")
     except OSError as exc:
         return _failed(path, f"cannot read file: {exc.strerror or exc}")
-    return read_data(path, data, suffix, field_map)
+    return read_data(path, data, suffix, field_map, limits)
 
 
-def read_data(path: Path, data: bytes, suffix: str, field_map: FieldMap | None = None) -> ReadResult:
+def read_data(
+    path: Path, data: bytes, suffix: str, field_map: FieldMap | None = None, limits: ReadLimits = DEFAULT_LIMITS
+) -> ReadResult:
     """Read bytes in the format ``suffix`` names (one of SUPPORTED_SUFFIXES), as if from ``path``:
     what read_file does once it has the bytes (the web ingest has them from a response)."""
     if suffix not in _READERS:
@@ -98,9 +139,17 @@ def read_data(path: Path, data: bytes, suffix: str, field_map: FieldMap | None =
     if not data.strip():
         return _failed(path, "empty file")
     try:
-        return _READERS[suffix](path, data, field_map)
+        if suffix == ".jsonl.gz":
+            return read_jsonl(path, _gunzip(data, limits.max_unpacked_bytes), field_map)._capped(path, limits)
+        if suffix == ".docx":
+            _check_unpacked_zip(data, limits.max_unpacked_bytes)
+        return _READERS[suffix](path, data, field_map)._capped(path, limits)
     except BadInput as exc:
         return _failed(path, str(exc))
+    except RecursionError:  # markup nested deeper than the parser's stack
+        return _failed(path, "nested too deeply to parse")
+    except MemoryError:
+        return _failed(path, "too big to read in the memory available")
     except Exception as exc:  # a parser library choking on odd input must not stop an ingest run
         return _failed(path, f"could not be read ({type(exc).__name__}: {exc})")
 
@@ -256,13 +305,51 @@ def read_jsonl(path: Path, data: bytes, field_map: FieldMap | None = None) -> Re
 
 
 def read_jsonl_gz(path: Path, data: bytes, field_map: FieldMap | None = None) -> ReadResult:
+    return read_jsonl(path, _gunzip(data, DEFAULT_LIMITS.max_unpacked_bytes), field_map)
+
+
+def _gunzip(data: bytes, max_bytes: int) -> bytes:
+    """Unpack gzip (several members too) without ever holding more than max_bytes: a bomb's
+    few kilobytes can claim gigabytes, so output is counted as it is produced."""
+    out = io.BytesIO()
+    rest = data
     try:
-        unpacked = gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
+        while rest:
+            unpacker = zlib.decompressobj(wbits=31)
+            pending = rest
+            while pending:
+                chunk = unpacker.decompress(pending, max_bytes + 1 - out.tell())
+                out.write(chunk)
+                if out.tell() > max_bytes:
+                    raise BadInput(f"unpacks to more than {_mb(max_bytes)}; refused (a gzip bomb, or split it)")
+                pending = unpacker.unconsumed_tail
+                if unpacker.eof:
+                    break
+                if not chunk and not pending:
+                    raise BadInput("not a valid gzip file (truncated)")
+            if not unpacker.eof:
+                raise BadInput("not a valid gzip file (truncated)")
+            rest = unpacker.unused_data.lstrip(b"\x00")
+    except zlib.error as exc:
         raise BadInput(f"not a valid gzip file ({exc})") from exc
+    unpacked = out.getvalue()
     if not unpacked.strip():
         raise BadInput("empty archive")
-    return read_jsonl(path, unpacked, field_map)
+    return unpacked
+
+
+def _check_unpacked_zip(data: bytes, max_bytes: int) -> None:
+    """A .docx is a zip: refuse one whose parts claim more than max_bytes (zipfile then holds each
+    part to its declared size, so the claim is a bound)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            declared = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise BadInput(f"not a readable .docx file ({type(exc).__name__})") from exc
+    if declared > max_bytes:
+        raise BadInput(f"unpacks to {_mb(declared)}, over the {_mb(max_bytes)} allowed; refused")
 
 
 # --- shared helpers -----------------------------------------------------------------------
@@ -316,6 +403,10 @@ def _useful_document_title(title: str) -> str:
 
 def _jsonable(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else str(value)
+
+
+def _mb(n_bytes: int) -> str:
+    return f"{n_bytes / (1 << 20):,.1f} MB"
 
 
 def _failed(path: Path, problem: str) -> ReadResult:
