@@ -105,6 +105,8 @@ class IngestSettings(_Section):
                              "8 bytes per allowed character at most")
     max_unpacked_mb: int = Field(256, ge=1, description="what a .jsonl.gz or .docx may unpack to")
     max_release_chars: int = Field(1_000_000, ge=1000, description="the text of one release")
+    write_batch: int = Field(512, ge=1, description="passages encoded and stored per step, whole releases: "
+                             "the unit of progress and of what a crash loses")
 
     def read_limits(self):
         from rag.ingest.readers import ReadLimits

@@ -264,14 +264,19 @@ class ChunkStore:
 
     def refresh_lexical(self) -> None:
         """After an ingest run: relearn the boilerplate of sources that changed by 10% or more."""
-        with self._writing() as change:
+        with self._writing(changes_chroma=False) as change:
             change.relearn = RELEARN_AFTER_RUN
 
     @contextmanager
-    def _writing(self):
+    def _writing(self, changes_chroma: bool = True):
         with lexical_files.write_lock(self.lexical_dir):
             base = self._index_at(self.version())
             change = _Change()
+            # Write-ahead: a new version before Chroma changes, so a process killed mid-write
+            # (SIGKILL: no except clause runs) leaves a version no saved index claims, and the
+            # next search rebuilds from Chroma instead of trusting an index that lacks the write.
+            if changes_chroma:
+                self._bump_version()
             try:
                 yield change
             except BaseException:

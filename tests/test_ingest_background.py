@@ -10,7 +10,6 @@ import numpy as np
 import torch
 import pytest
 
-import rag.ingest.pipeline as pipeline
 from rag.ingest.background import BackgroundIngest, IngestProgress, first_pass, merge_reports
 from rag.ingest.pipeline import FileResult, IngestReport, IngestService
 from rag.store import ChunkStore
@@ -175,7 +174,7 @@ def stored_when_complete(settings, embedder, corpus) -> int:
 
 
 def test_a_stopped_background_ingest_leaves_a_store_the_next_one_completes(settings, embedder, corpus, monkeypatch):
-    monkeypatch.setattr(pipeline, "WRITE_BATCH", 8)
+    settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"write_batch": 8})})
     store = ChunkStore(settings)
     service = IngestService(settings, store, embedder)
     holder: dict = {}
@@ -206,7 +205,7 @@ def test_questions_asked_while_the_same_process_ingests_see_each_write(settings,
     """The UI's situation: retrieval in one thread, the ingest writing through the same store in another."""
     from rag.services import Services
 
-    monkeypatch.setattr(pipeline, "WRITE_BATCH", 8)  # many writes, each a new version token
+    settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"write_batch": 8})})  # many writes, each a new version token
     services = Services(settings)
     background = services.start_background_ingest([corpus])
     with pytest.raises(RuntimeError, match="already running"):

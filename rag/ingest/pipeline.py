@@ -25,7 +25,6 @@ from rag.settings import Settings
 from rag.types import Chunk, Document
 from rag.web.fetch import is_url
 
-WRITE_BATCH = 512  # chunks encoded and stored per step: the unit of progress and of loss on a crash
 
 ProgressFn = Callable[[int, int, str], None]  # (done, total, message)
 
@@ -185,30 +184,40 @@ class IngestService:
     def _write(self, pending: list[tuple[Document, str]], states, progress: ProgressFn | None) -> dict[str, int]:
         """Chunk, embed and store the pending documents; returns chunks written per document."""
         self._languages.update(doc.language for doc, _ in pending)
-        todo: list[tuple[Chunk, str, int]] = []
+        windows: list[list[tuple[Chunk, str, int]]] = [[]]
         for doc, digest in pending:
             chunks = self._chunk(doc, digest)
             state = states.get(doc.doc_id)
             have = set(state.chunk_ids_by_hash.get(digest, [])) if state else set()
-            todo.extend((c, digest, len(chunks)) for c in chunks if c.chunk_id not in have)
-        # Encoding sorted by length wastes no time on padding; documents complete out of order,
-        # which the hash/count bookkeeping tolerates.
-        todo.sort(key=lambda item: len(item[0].text))
+            missing = [(c, digest, len(chunks)) for c in chunks if c.chunk_id not in have]
+            if missing and len(windows[-1]) + len(missing) > self.settings.ingest.write_batch and windows[-1]:
+                windows.append([])
+            windows[-1].extend(missing)
+        # Whole documents per write: a store killed mid-run (SIGKILL, power) holds each release
+        # complete or not at all, and an older version goes right after its replacement lands.
+        # _encode sorts each window by length, so padding costs little more than a global sort.
+        total = sum(len(w) for w in windows)
         written: dict[str, int] = {}
-        for lo in range(0, len(todo), WRITE_BATCH):
-            batch = todo[lo : lo + WRITE_BATCH]
+        done = 0
+        for window in windows:
+            if not window:
+                continue
             if progress:
-                progress(lo, len(todo), "embedding")
-            vectors = self._encode([c.embed_text for c, _, _ in batch], progress, lo, len(todo))
+                progress(done, total, "embedding")
+            vectors = self._encode([c.embed_text for c, _, _ in window], progress, done, total)
             self.store.upsert(
-                [c for c, _, _ in batch], vectors, [h for _, h, _ in batch], [n for _, _, n in batch], self.embedder.name
+                [c for c, _, _ in window], vectors, [h for _, h, _ in window], [n for _, _, n in window], self.embedder.name
             )
-            for chunk, _, _ in batch:
+            done += len(window)
+            for chunk, _, _ in window:
                 written[chunk.doc_id] = written.get(chunk.doc_id, 0) + 1
+            landed = {(chunk.doc_id, digest) for chunk, digest, _ in window}
+            self.store.delete([i for doc_id, digest in landed if (s := states.get(doc_id)) for i in s.stale_ids(digest)])
         if progress:
-            progress(len(todo), len(todo), "embedding")
-        # All new versions are complete now: drop the chunks of older versions.
-        stale = [i for doc, digest in pending if (s := states.get(doc.doc_id)) for i in s.stale_ids(digest)]
+            progress(total, total, "embedding")
+        # Documents whose new version was stored whole before (a resumed run): their older versions go too.
+        stale = [i for doc, digest in pending if doc.doc_id not in written and (s := states.get(doc.doc_id))
+                 for i in s.stale_ids(digest)]
         self.store.delete(stale)
         return written
 
