@@ -115,15 +115,13 @@ def read_file(path: Path | str, field_map: FieldMap | None = None, limits: ReadL
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
         return _failed(path, f"unsupported file type {suffix or '(no suffix)'!r}; supported: {supported}")
     try:
-        size = path.stat().st_size
         if path.is_dir():
             return _failed(path, "is a directory, not a file")
+        size = path.stat().st_size
         cap = limits.max_text_file_bytes if suffix in TEXT_SUFFIXES else limits.max_file_bytes
         if size > cap:
             return _failed(path, f"{_mb(size)}, over the {_mb(cap)} a {suffix} file may have; split it")
         data = path.read_bytes()
-    except IsADirectoryError:
-        return _failed(path, "is a directory, not a file")
     except OSError as exc:
         return _failed(path, f"cannot read file: {exc.strerror or exc}")
     return read_data(path, data, suffix, field_map, limits)
@@ -134,14 +132,14 @@ def read_data(
 ) -> ReadResult:
     """Read bytes in the format ``suffix`` names (one of SUPPORTED_SUFFIXES), as if from ``path``:
     what read_file does once it has the bytes (the web ingest has them from a response)."""
-    if suffix not in _READERS:
+    if suffix not in SUPPORTED_SUFFIXES:
         return _failed(path, f"unsupported file type {suffix or '(no suffix)'!r}")
     if not data.strip():
         return _failed(path, "empty file")
     try:
-        if suffix == ".jsonl.gz":
-            return read_jsonl(path, _gunzip(data, limits.max_unpacked_bytes), field_map)._capped(path, limits)
-        if suffix == ".docx":
+        if suffix == ".jsonl.gz":  # unpacked here, under the limit, then read as the JSON lines it holds
+            data, suffix = _gunzip(data, limits.max_unpacked_bytes), ".jsonl"
+        elif suffix == ".docx":
             _check_unpacked_zip(data, limits.max_unpacked_bytes)
         return _READERS[suffix](path, data, field_map)._capped(path, limits)
     except BadInput as exc:
@@ -304,10 +302,6 @@ def read_jsonl(path: Path, data: bytes, field_map: FieldMap | None = None) -> Re
     return result
 
 
-def read_jsonl_gz(path: Path, data: bytes, field_map: FieldMap | None = None) -> ReadResult:
-    return read_jsonl(path, _gunzip(data, DEFAULT_LIMITS.max_unpacked_bytes), field_map)
-
-
 def _gunzip(data: bytes, max_bytes: int) -> bytes:
     """Unpack gzip (several members too) without ever holding more than max_bytes: a bomb's
     few kilobytes can claim gigabytes, so output is counted as it is produced."""
@@ -413,6 +407,7 @@ def _failed(path: Path, problem: str) -> ReadResult:
     return ReadResult([], [ReadError(str(path), problem)])
 
 
+# .jsonl.gz has no entry: read_data unpacks it (under its limit) and reads it as .jsonl.
 _READERS: dict[str, Callable[[Path, bytes, FieldMap | None], ReadResult]] = {
     ".txt": read_txt,
     ".md": read_markdown,
@@ -423,5 +418,4 @@ _READERS: dict[str, Callable[[Path, bytes, FieldMap | None], ReadResult]] = {
     ".docx": read_docx,
     ".json": read_json,
     ".jsonl": read_jsonl,
-    ".jsonl.gz": read_jsonl_gz,
 }
