@@ -120,6 +120,13 @@ class Services:
             return ChunkStore(self.settings)
 
     @cached_property
+    def catalogue(self):
+        """The releases stored: counts, sources, languages, title search (cached per store version)."""
+        from rag.catalogue import Catalogue
+
+        return Catalogue(self.store)
+
+    @cached_property
     def retriever(self):
         from rag.retrieval import Retriever
 
@@ -136,7 +143,7 @@ class Services:
     def answers(self):
         from rag.answer.service import AnswerService
 
-        return AnswerService(self.retriever, self.current_embedder, self.settings)
+        return AnswerService(self.retriever, self.current_embedder, self.settings, catalogue=self.catalogue)
 
     def start_background_ingest(self, paths, listener=None, on_finish=None, sync=False):
         """Ingest ``paths`` in a thread of this process (what `rag up` does while the UI serves).

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import threading
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -381,23 +381,6 @@ class ChunkStore:
                     chunk.language, int(meta["n_chunks"]),
                 )
         return sorted(per_doc.values(), key=lambda d: (d.published or date.min, d.title), reverse=True)
-
-    def stats(self) -> dict:
-        docs = self.documents()
-        by_month = Counter(d.published.strftime("%Y-%m") for d in docs if d.published)
-        return {
-            "documents": len(docs),
-            "chunks": self.count(),
-            "by_source": dict(Counter(d.source or "(unknown)" for d in docs).most_common()),
-            "by_language": dict(Counter(d.language or "(unknown)" for d in docs).most_common()),
-            "by_month": dict(sorted(by_month.items())),
-        }
-
-    def languages(self) -> list[str]:
-        return sorted({d.language for d in self.documents() if d.language})
-
-    def sources(self) -> list[str]:
-        return sorted({d.source for d in self.documents() if d.source})
 
     def get_chunks(self, chunk_ids: list[str]) -> list[Chunk]:
         """The chunks, in the order asked, each with its boilerplate spans marked."""

@@ -38,7 +38,7 @@ def services(tmp_path_factory):
 
 def test_a_store_with_russian_and_kazakh_releases_gets_the_multilingual_model(services):
     assert services.store.embedding_model() == E5_SMALL
-    assert services.store.stats()["by_language"] == {"en": 1, "ru": 1, "kk": 1}
+    assert services.catalogue.stats()["by_language"] == {"en": 1, "ru": 1, "kk": 1}
 
 
 @pytest.mark.parametrize("language", ["en", "ru", "kk"])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.catalogue import Catalogue
 from rag.ingest.pipeline import IngestService
 from rag.store import ChunkStore
 
@@ -53,7 +54,7 @@ def test_ingest_stores_documents_with_metadata_and_offsets(service, corpus):
                for c in chunks)
     for before, after in zip(chunks, chunks[1:]):
         assert before.end <= after.start
-    assert service.store.stats()["by_source"]["U.S. Department of State"] == 5
+    assert Catalogue(service.store).stats()["by_source"]["U.S. Department of State"] == 5
 
 
 def test_reingest_is_a_no_op_and_a_changed_file_replaces_its_chunks(service, corpus):

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from rag.catalogue import Catalogue
 from rag.retrieval import Retriever
 from rag.store import ChunkStore
 from rag.types import Chunk, Filters
@@ -67,10 +68,29 @@ def test_doc_states_and_stats(store):
     states = store.doc_states()
     assert set(states) == {"k", "u1", "u2", "u3"}
     assert states["k"].is_complete("h") and not states["k"].is_complete("other")
-    stats = store.stats()
+    stats = Catalogue(store).stats()
     assert stats["documents"] == 4 and stats["chunks"] == 4
     assert stats["by_source"] == {"U.S. Department of State": 3, "Kazakh MFA": 1}
     assert stats["by_month"]["2025-03"] == 1
+
+
+def test_catalogue_searches_titles_and_sees_another_process_s_writes(store, embedder, settings):
+    catalogue = Catalogue(store)
+    assert [d.doc_id for d in catalogue.search_titles("").documents] == ["k", "u3", "u2", "u1"]  # newest first
+    assert [d.doc_id for d in catalogue.search_titles("RELEASE u").documents] == ["u3", "u2", "u1"]
+    assert catalogue.search_titles("kazakh").total == 1  # the source counts, part words too
+    page = catalogue.search_titles("release", limit=2)
+    assert page.total == 4 and len(page.documents) == 2
+    assert catalogue.sources() == ["Kazakh MFA", "U.S. Department of State"]
+    assert catalogue.newest_date() == date(2025, 3, 21)
+    other = ChunkStore(settings)  # as another process would write
+    chunk = Chunk("new:h:0", "new", 0, "Green hydrogen cooperation", 0, 26, title="Hydrogen talks",
+                  published=date(2026, 1, 5), source="Norland MFA")
+    other.upsert([chunk], embedder.encode([chunk.embed_text]), ["h"], [1])
+    assert catalogue.search_titles("hydrogen").total == 1
+    assert catalogue.stats()["documents"] == 5 and catalogue.newest_date() == date(2026, 1, 5)
+    other.delete(["new:h:0"])
+    assert catalogue.search_titles("hydrogen").total == 0 and catalogue.stats()["chunks"] == 4
 
 
 @pytest.mark.parametrize("mode, fusion", [("dense", "minmax"), ("lexical", "minmax"), ("hybrid", "minmax"),

@@ -1,10 +1,15 @@
-"""The corpus tab's data: counts, the per-month and per-source tables for the charts, title search."""
+"""The corpus tab's data: counts, the per-month and per-source tables for the charts, title search.
+
+Everything comes from the catalogue service (rag.catalogue), as for `rag docs`; this module only
+shapes it for the charts and the table."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from ui import render
+
+SHOWN_TITLES = 200  # rows of the title table; more is a hint to refine the search
 
 
 def month_frame(stats: dict) -> pd.DataFrame:
@@ -17,21 +22,17 @@ def source_frame(stats: dict) -> pd.DataFrame:
     return pd.DataFrame({"source": [s for s, _ in rows], "releases": [n for _, n in rows]})
 
 
-def search_titles(store, query: str) -> list:
-    """Releases whose title (or source) holds every word of the query, newest first."""
-    words = [w for w in (query or "").lower().split() if w]
-    docs = store.documents()
-    if not words:
-        return docs
-    return [d for d in docs if all(w in f"{d.title} {d.source}".lower() for w in words)]
+def titles_html(catalogue, query: str) -> str:
+    found = catalogue.search_titles(query, limit=SHOWN_TITLES)
+    return render.documents_table_html(found.documents, total=found.total)
 
 
-def corpus_view(store, query: str = "") -> tuple[str, pd.DataFrame, pd.DataFrame, str]:
+def corpus_view(catalogue, query: str = "") -> tuple[str, pd.DataFrame, pd.DataFrame, str]:
     """(summary HTML, by-month frame, by-source frame, documents table HTML)."""
-    stats = store.stats()
+    stats = catalogue.stats()
     return (
         render.corpus_summary_html(stats),
         month_frame(stats),
         source_frame(stats),
-        render.documents_table_html(search_titles(store, query)),
+        titles_html(catalogue, query),
     )

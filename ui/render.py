@@ -242,12 +242,13 @@ def corpus_summary_html(stats: dict) -> str:
     )
 
 
-def documents_table_html(docs: list, limit: int = 200) -> str:
-    """The title search result: one row per release (DocInfo), newest first."""
+def documents_table_html(docs: list, total: int | None = None) -> str:
+    """The title search result: one row per release (DocInfo), newest first; `total` matched
+    (when more than the rows given) is said under the table."""
     if not docs:
         return '<p class="no-documents">No release matches.</p>'
     rows = []
-    for doc in docs[:limit]:
+    for doc in docs:
         url = safe_url(doc.url)
         title = esc(doc.title or doc.path or doc.doc_id)
         cell = (
@@ -257,7 +258,8 @@ def documents_table_html(docs: list, limit: int = 200) -> str:
             f'<tr class="doc-row"><td class="doc-date">{esc(doc.published.isoformat()) if doc.published else ""}</td>'
             f'<td class="doc-title">{cell}</td><td>{esc(doc.source)}</td><td>{doc.n_chunks}</td></tr>'
         )
-    more = f'<p class="doc-more">{len(docs) - limit} more not shown: refine the search.</p>' if len(docs) > limit else ""
+    hidden = (total or 0) - len(docs)
+    more = f'<p class="doc-more">{hidden} more not shown: refine the search.</p>' if hidden > 0 else ""
     return (
         '<table class="documents"><thead><tr><th>Date</th><th>Title</th><th>Source</th><th>Passages</th></tr>'
         f'</thead><tbody>{"".join(rows)}</tbody></table>{more}'

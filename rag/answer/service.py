@@ -59,14 +59,15 @@ class Gathered:
 
 
 class AnswerService:
-    def __init__(self, retriever, embedder, settings, today: date | None = None) -> None:
+    def __init__(self, retriever, embedder, settings, today: date | None = None, catalogue=None) -> None:
         """`today` anchors "last year"/"last month"; by default the newest release in the store
-        (falling back to the calendar date), so an archive's relative questions mean its own time."""
+        (falling back to the calendar date), so an archive's relative questions mean its own time.
+        `catalogue` (rag.catalogue.Catalogue) knows that date; one over the retriever's store by default."""
         self.retriever = retriever
         self.embedder = embedder
         self.settings = settings
         self._today = today
-        self._newest: tuple[str, date | None] | None = None
+        self.catalogue = catalogue
         self._generators: dict[str, Generator] = {}
         self._vectors = VectorCache()
         self.annotator = get_annotator()
@@ -261,18 +262,18 @@ class AnswerService:
         return [c.sentence for c in selection.chosen]
 
     def _newest_release(self) -> date | None:
-        """Publication date of the newest release in the store, cached per store version."""
-        store = getattr(self.retriever, "store", None)
-        if store is None or not hasattr(store, "documents"):
-            return None
+        """Publication date of the newest release in the store (the catalogue caches it per store version)."""
+        if self.catalogue is None:
+            store = getattr(self.retriever, "store", None)
+            if store is None or not hasattr(store, "documents"):
+                return None
+            from rag.catalogue import Catalogue
+
+            self.catalogue = Catalogue(store)
         try:
-            version = str(store.version()) if hasattr(store, "version") else ""
-            if self._newest is None or self._newest[0] != version:
-                newest = max((d.published for d in store.documents() if d.published), default=None)
-                self._newest = (version, newest)
+            return self.catalogue.newest_date()
         except Exception:  # an unreachable store must not break date parsing; fall back to the calendar
             return None
-        return self._newest[1]
 
     @staticmethod
     def _final(answer: Answer, timings: dict[str, float], started: float) -> AnswerEvent:
