@@ -211,13 +211,44 @@ def reembed(
     typer.echo(f"{n} chunks re-embedded with {model}; set embedding.model = \"{model}\" or \"auto\"")
 
 
-def _parse_date(value: Optional[str], option: str) -> Optional[date]:
-    if not value:
-        return None
+@app.command()
+def docs(
+    words: Annotated[Optional[list[str]], typer.Argument(help="words the title or source must hold (any case)")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="releases to list (0: all)")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="the counts and the releases as one JSON object")] = False,
+    data_dir: DataDir = None,
+):
+    """What the store holds: counts by source and language, then the releases (newest first), or
+    only those whose title or source holds every word given. Loads no model."""
+    catalogue = _services(data_dir).catalogue
+    stats = catalogue.stats()
+    found = catalogue.search_titles(" ".join(words or []), limit=limit or None)
+    if as_json:
+        releases = [
+            {**vars(d), "published": d.published.isoformat() if d.published else None} for d in found.documents
+        ]
+        typer.echo(json.dumps({**stats, "matching": found.total, "releases": releases}, ensure_ascii=False))
+        return
+    sources = ", ".join(f"{name} {n}" for name, n in stats["by_source"].items()) or "none"
+    languages = ", ".join(f"{name} {n}" for name, n in stats["by_language"].items()) or "none"
+    typer.echo(f"{stats['documents']} releases, {stats['chunks']} passages; sources: {sources}; languages: {languages}")
+    if words:
+        typer.echo(f"{found.total} with {' '.join(words)!r} in the title or source:")
+    for d in found.documents:
+        when = d.published.isoformat() if d.published else "----------"
+        typer.echo(f"{when}  {d.source or '(unknown)'}  {d.title or d.path}  ({d.n_chunks} passages)")
+    if found.total > len(found.documents):
+        typer.echo(f"... {found.total - len(found.documents)} more (--limit 0 lists all)")
+
+
+def _parse_dates(date_from: Optional[str], date_to: Optional[str]) -> tuple[Optional[date], Optional[date]]:
+    """--from 2025-03 is 1 March, --to 2025-03 is 31 March (rag.date_bounds)."""
+    from rag.date_bounds import NotADate, parse_range
+
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        typer.secho(f"error: {option} {value!r} is not a date like 2025-03-21", fg="red", err=True)
+        return parse_range(date_from, date_to, "--from", "--to")
+    except NotADate as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
         raise typer.Exit(2)
 
 
@@ -228,8 +259,8 @@ def ask(
         Optional[str], typer.Option("--file", help="questions, one per line, from this file ('-' = stdin)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the Answer object as JSON (one per line with --file)")] = False,
-    date_from: Annotated[Optional[str], typer.Option("--from", help="earliest publication date (YYYY-MM-DD)")] = None,
-    date_to: Annotated[Optional[str], typer.Option("--to", help="latest publication date (YYYY-MM-DD)")] = None,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="earliest publication date: 2025-03-21, 2025-03 (from the 1st) or 2025")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="latest publication date: 2025-03-21, 2025-03 (to the month's end) or 2025")] = None,
     source: Annotated[Optional[list[str]], typer.Option("--source", help="only this source (repeatable)")] = None,
     language: Annotated[
         Optional[list[str]], typer.Option("--language", help="only releases in this language: en, ru, kk, ... (repeatable)")
@@ -248,8 +279,9 @@ def ask(
 
     questions = _questions(question, questions_file)
     settings = _settings(data_dir)
+    start, end = _parse_dates(date_from, date_to)
     filters = Filters(
-        date_from=_parse_date(date_from, "--from"), date_to=_parse_date(date_to, "--to"), sources=tuple(source or ()),
+        date_from=start, date_to=end, sources=tuple(source or ()),
         languages=tuple(code.strip().lower() for code in language or ()),
     )
     try:

@@ -119,7 +119,10 @@ class UISettings(_Section):
     port: int = Field(7860, ge=0, le=65535)
     auth_user: str = ""
     auth_password: str = ""
-    max_upload_mb: int = Field(50, ge=1)
+    max_upload_mb: int = Field(50, ge=1, description="per uploaded file (and what a zip may unpack to)")
+    max_upload_files: int = Field(
+        100, ge=1, description="files one upload may hold; a zip counts once (its members: up to 5,000)"
+    )
 
 
 class WebSettings(_Section):

@@ -85,6 +85,16 @@ def test_reingest_of_the_demo_corpus_changes_nothing(demo_data):
     assert "2 unchanged" in result.stdout
 
 
+def test_rag_docs_lists_the_demo_corpus_and_finds_a_title(demo_data):
+    listing = json.loads(rag_cli("docs", "--json", "--limit", "3", data_dir=demo_data).stdout)
+    assert listing["documents"] == 2032 and listing["by_source"]["Kazakh MFA"] == 1
+    assert listing["matching"] == 2032 and len(listing["releases"]) == 3
+    dates = [r["published"] for r in listing["releases"]]
+    assert dates == sorted(dates, reverse=True)
+    out = rag_cli("docs", "albania", "consultations", data_dir=demo_data).stdout
+    assert "2025-03-21  Kazakh MFA  Kazakhstan Albania political consultations" in out, out
+
+
 def test_rag_ask_uses_a_running_server_and_takes_many_questions(demo_data, tmp_path):
     """With `rag serve` up on the data_dir, `rag ask` asks it: the same checked answer as one
     answered in process, from a process that never imports torch, spaCy or sentence-transformers.

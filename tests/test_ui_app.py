@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest_ui import free_port
+from rag.catalogue import Catalogue
 from rag.settings import Settings
 from rag.types import Answer, AnswerSentence, Citation
 from ui.app import launch
@@ -51,13 +52,10 @@ class BrokenAnswers:
 
 
 def stand_in_services(tmp_path, answers, **ui) -> SimpleNamespace:
-    store = SimpleNamespace(
-        count=lambda: 0, sources=lambda: ["Kazakh MFA"], languages=lambda: ["en"], documents=lambda: [],
-        stats=lambda: {"documents": 0, "chunks": 0, "by_source": {}, "by_month": {}},
-    )
+    store = SimpleNamespace(count=lambda: 0, documents=lambda: [])  # an empty store, as the catalogue sees it
     return SimpleNamespace(
-        settings=Settings(data_dir=tmp_path / "data", ui=ui), store=store, answers=answers,
-        embedder=SimpleNamespace(embed_query=lambda text: [0.0]),
+        settings=Settings(data_dir=tmp_path / "data", ui=ui), store=store, catalogue=Catalogue(store),
+        answers=answers, embedder=SimpleNamespace(embed_query=lambda text: [0.0]),
     )
 
 
@@ -91,6 +89,38 @@ def test_auth_from_settings_is_required(served):
         Client(url, auth=("ana", "wrong"), verbose=False)
     client = Client(url, auth=("ana", "s3cret"), verbose=False)
     assert client.predict(api_name="/corpus_stats")["documents"] == 0
+
+
+# Every route that reads or changes data, as a client would call it without gradio_client.
+DATA_ROUTES = [
+    ("GET", "/config"), ("GET", "/gradio_api/info"), ("GET", "/gradio_api/openapi.json"),
+    ("POST", "/gradio_api/call/answer"), ("POST", "/gradio_api/call/ask"), ("POST", "/gradio_api/call/ingest"),
+    ("POST", "/gradio_api/call/corpus_stats"), ("POST", "/gradio_api/api/corpus_stats"),
+    ("POST", "/gradio_api/run/predict"), ("POST", "/gradio_api/queue/join"), ("POST", "/gradio_api/upload"),
+    ("GET", "/gradio_api/queue/data?session_hash=probe"), ("GET", "/gradio_api/file=/etc/passwd"),
+    ("GET", "/monitoring"),
+]
+
+
+def test_auth_guards_every_api_route_over_raw_http(served):
+    import httpx
+
+    _, url = served(auth_user="ana", auth_password="s3cret")
+    anonymous = httpx.Client(base_url=url, trust_env=False, timeout=10)
+    for method, route in DATA_ROUTES:
+        response = anonymous.request(method, route, json={"data": []} if method == "POST" else None)
+        assert response.status_code == 401, (method, route, response.status_code, response.text[:200])
+    page = anonymous.get("/").text  # the login form, without the app's layout or choices
+    assert "auth_required" in page and "Ask a question" not in page
+    wrong = httpx.Client(base_url=url, trust_env=False, timeout=10)
+    assert wrong.post("/login", data={"username": "ana", "password": "nope"}).status_code >= 400
+    assert wrong.get("/gradio_api/info").status_code == 401
+    signed_in = httpx.Client(base_url=url, trust_env=False, timeout=10)
+    assert signed_in.post("/login", data={"username": "ana", "password": "s3cret"}).status_code == 200
+    assert signed_in.get("/gradio_api/info").json()["named_endpoints"]["/answer"]
+    stats = signed_in.post("/gradio_api/api/corpus_stats", json={"data": []}).json()["data"][0]
+    assert stats["documents"] == 0
+    assert signed_in.get("/gradio_api/file=/etc/passwd").status_code == 403  # signed in is not everything
 
 
 def test_explicit_auth_overrides_settings(served):
@@ -185,6 +215,45 @@ def test_a_question_over_the_length_limit_is_refused_without_being_echoed(served
     with pytest.raises(Exception) as refused:  # and a client that sends more gets a clear error
         Client(url, verbose=False).predict("Albania? " * 2500, None, None, [], 8, "extractive", api_name="/ask")
     assert "limited to 1,000" in str(refused.value) and "Albania? Albania?" not in str(refused.value)
+
+
+def test_a_bad_date_filter_is_refused_with_what_is_wrong_before_answering(served):
+    from gradio_client import Client
+
+    class Recording(SlowAnswers):
+        def stream(self, question, history=(), filters=None, top_k=None, generator=None):
+            asked.append(filters)
+            return super().stream(question, history, filters, top_k, generator)
+
+    asked = []
+    answers = Recording()
+    answers.release.set()
+    _, url = served(answers)
+    client = Client(url, verbose=False)
+    with pytest.raises(Exception) as refused:
+        client.predict("Who led the delegation?", "2025-02-30", "", [], 8, "extractive", api_name="/ask")
+    assert "From '2025-02-30' is not a real date" in str(refused.value)
+    with pytest.raises(Exception) as refused:
+        client.predict("Who led the delegation?", "2025-04", "2025-03", [], 8, "extractive", api_name="/ask")
+    assert "To 2025-03-31 is before From 2025-04-01" in str(refused.value)
+    messages, *_ = client.predict("Who led the delegation?", "2025-03", "2025", [], 8, "extractive", api_name="/ask")
+    assert "Business Council" in str(messages[-1]["content"])
+    assert len(asked) == 1  # the refused ones never reached the answer service
+    assert (asked[0].date_from, asked[0].date_to) == (date(2025, 3, 1), date(2025, 12, 31))  # a month, a year
+
+
+def test_an_upload_of_too_many_files_says_the_limit_and_ingests_nothing(served, tmp_path):
+    from gradio_client import Client, handle_file
+
+    _, url = served(max_upload_files=2)
+    files = []
+    for i in range(3):
+        path = tmp_path / f"release-{i}.txt"
+        path.write_text(f"Release {i}\n\nThe ministry said {i}.", encoding="utf-8")
+        files.append(handle_file(str(path)))
+    table, summary, *_ = Client(url, verbose=False).predict(files, api_name="/ingest")
+    assert "Nothing ingested: 3 files chosen, at most 2 per upload" in summary
+    assert not (tmp_path / "data" / "uploads").exists()
 
 
 def test_the_generator_choice_says_what_each_backend_does_and_whether_the_server_answers(settings):

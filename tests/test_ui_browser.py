@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 ANSWER_TIMEOUT_MS = 180_000  # the first question on 2 busy cores
+EVIL_NAME = "<img src=x onerror=alert(2)>.pdf"
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +130,13 @@ def test_upload_a_release_then_ask_about_it(page, server, tmp_path):
     good = write_upload(tmp_path, UPLOAD_BROWSER)
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"this is not a pdf")
+    # File names are user input too. Gradio's upload strips <> from an uploaded file's own name,
+    # but a zip member's name is ours to show: as text, never run.
+    evil = tmp_path / "names.zip"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr(EVIL_NAME, "<script>alert(3)</script> not a pdf")
     page.get_by_role("tab", name="Upload").click()
-    page.locator("#upload-files input[type=file]").set_input_files([str(good), str(broken)])
+    page.locator("#upload-files input[type=file]").set_input_files([str(good), str(broken), str(evil)])
     expect(page.locator("#upload-files")).to_contain_text(good.stem, timeout=30_000)
     shot(page, "05-upload-chosen.png")
     page.locator("#ingest-button").click()
@@ -141,6 +148,13 @@ def test_upload_a_release_then_ask_about_it(page, server, tmp_path):
     expect(results.get_by_role("row", name=re.compile(rf"^{re.escape(good.name)} ingested 1 [1-9]"))).to_be_visible()
     bad = results.get_by_role("row", name=re.compile(r"^broken\.pdf failed 0 0 broken\.pdf: not a readable PDF"))
     expect(bad).to_be_visible()
+    shown = f"names.zip/{EVIL_NAME}"
+    expect(results).to_contain_text(shown)  # as text, whole
+    row = results.get_by_role("row").filter(has_text=shown)
+    expect(row).to_have_count(1)
+    assert row.inner_text().split("\t")[:2] == [shown, "failed"] or "failed" in row.inner_text(), row.inner_text()
+    assert page.locator("#ingest-result img, #ingest-result script, #upload-files img").count() == 0
+    assert page.dialogs == [], page.dialogs
 
     page.get_by_role("tab", name="Ask").click()
     bubble = ask(page, "What did Freedonia propose?")
@@ -174,3 +188,32 @@ def test_release_with_script_tags_renders_as_text(page):
     assert "Zanzibar Cheese Accord" in bubble.inner_text()
     shot(page, "10-script-release-as-text.png")
     assert page.dialogs == [], page.dialogs
+
+
+def test_a_date_that_is_not_one_is_said_next_to_its_field_and_nothing_is_asked(page):
+    from playwright.sync_api import expect
+
+    date_from, date_to = page.locator("#date-from input"), page.locator("#date-to input")
+    page.locator("#question textarea").fill("Who led the Kazakh delegation?")
+    date_from.fill("2025-02-30")
+    page.locator("#ask-button").click()
+    expect(page.locator("#date-from div.validation-error")).to_contain_text("From '2025-02-30' is not a real date")
+    expect(page.locator("#date-to div.validation-error")).to_have_count(0)
+    shot(page, "11-date-error-next-to-the-field.png")
+    assert page.locator("#chat .rag-answer").count() == 0  # not asked, and no overlay over the chat
+    assert page.locator(".toast-body").count() == 0
+    expect(page.locator("#question textarea")).to_have_value("Who led the Kazakh delegation?")  # kept to fix
+
+    date_from.fill("2025-03")
+    date_to.fill("2025-02")
+    page.locator("#ask-button").click()
+    expect(page.locator("#date-to div.validation-error")).to_contain_text("To 2025-02-28 is before From 2025-03-01")
+    expect(page.locator("#date-from div.validation-error")).to_have_count(0)
+
+    date_to.fill("2025")  # March 2025 to the end of 2025: the Kazakh release
+    bubble = ask(page, "Who led the Kazakh delegation?")
+    assert "Vassilenko" in bubble.inner_text()
+    expect(page.locator("#date-from div.validation-error, #date-to div.validation-error")).to_have_count(0)
+    dates = page.locator("#sources-panel .source-card .source-meta").all_inner_texts()
+    assert dates and all("2025-" in d for d in dates), dates
+    shot(page, "12-answer-within-the-dates.png")

@@ -121,8 +121,19 @@ def test_filters_from_the_form():
     assert chat.make_filters(None, "", None).empty
     with pytest.raises(gr.Error, match="not a date"):
         chat.make_filters("21/05/2021", None, None)
-    with pytest.raises(gr.Error, match="after"):
+    with pytest.raises(gr.Error, match="To 2021-01-01 is before From 2022-01-01"):
         chat.make_filters("2022-01-01", "2021-01-01", None)
+    month = chat.make_filters("2022-02", "2022-02", None)  # a month from its first to its last day
+    assert (month.date_from, month.date_to) == (date(2022, 2, 1), date(2022, 2, 28))
+
+
+def test_date_problems_name_the_field_they_belong_to():
+    assert chat.date_problems("", "") == ("", "")
+    wrong_day, fine = chat.date_problems("2025-02-30", "2025-04")
+    assert wrong_day.startswith("From '2025-02-30' is not a real date") and fine == ""
+    fine, unreadable = chat.date_problems("2025", "March 2025")
+    assert fine == "" and unreadable.startswith("To 'March 2025' is not a date: write a day like 2025-03-21")
+    assert chat.date_problems("2025-05-01", "2025-04") == ("", "To 2025-04-30 is before From 2025-05-01")
 
 
 def test_history_for_the_service_is_plain_text():

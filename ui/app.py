@@ -79,6 +79,7 @@ def openai_server_answers(base_url: str, timeout_s: float = 0.5) -> bool:
 def build_app(services) -> gr.Blocks:
     settings: Settings = services.settings
     max_mb = settings.ui.max_upload_mb
+    catalogue = services.catalogue  # the corpus tab and the filters' choices, as `rag docs` sees them
 
     # -- handlers (closures over services) ---------------------------------------------------
     def ask(question, turns, date_from, date_to, sources, top_k, generator, languages=None):
@@ -93,6 +94,20 @@ def build_app(services) -> gr.Blocks:
         k = int(top_k) if top_k else None
         for messages, panel, new_turns in chat.stream_turn(services, question, turns, filters, k, generator):
             yield messages, panel, new_turns, ""
+
+    def check_question(question, turns, date_from, date_to, sources, top_k, generator, languages=None):
+        """Runs before `ask`: a problem is shown next to the field it is about (not as an overlay
+        over the chat), and the question is not asked until it is fixed."""
+        question = (question or "").strip()
+        asked = "" if question else "Type a question first"
+        try:
+            check_question_length(question, settings.answer.max_question_chars)
+        except QuestionTooLong as error:
+            asked = str(error).capitalize()
+        from_problem, to_problem = chat.date_problems(date_from, date_to)
+        fine = gr.validate(True, "")
+        return [gr.validate(not asked, asked), fine, gr.validate(not from_problem, from_problem),
+                gr.validate(not to_problem, to_problem), fine, fine, fine, fine]
 
     def answer_json(
         question: str, date_from: str = "", date_to: str = "", sources: list[str] | None = None,
@@ -114,6 +129,12 @@ def build_app(services) -> gr.Blocks:
         if not files:
             raise gr.Error("Choose one or more files (or a zip) to upload first")
         paths = [f if isinstance(f, str) else getattr(f, "path", None) or f.name for f in files]
+        if len(paths) > settings.ui.max_upload_files:
+            summary = (
+                f"**Nothing ingested: {len(paths)} files chosen, at most {settings.ui.max_upload_files} per upload.** "
+                "Upload them in parts, or as one zip, or run `rag ingest FOLDER`."
+            )
+            return ([["", "", 0, 0, ""]], summary, gr.skip(), *([gr.skip()] * 4))
         staged = stage_uploads(paths, Path(settings.data_dir) / "uploads", max_mb << 20)
         rows = [[r.path, r.status, 0, 0, "; ".join(r.errors)] for r in staged.rejected]
         written = 0
@@ -135,17 +156,17 @@ def build_app(services) -> gr.Blocks:
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing uploaded"
         summary = f"**{summary}**; {written} passage(s) written."
         table = rows or [["", "", 0, 0, ""]]
-        return (table, summary, gr.update(choices=services.store.sources()), *corpus.corpus_view(services.store))
+        return (table, summary, gr.update(choices=catalogue.sources()), *corpus.corpus_view(catalogue))
 
     def refresh(query: str = ""):
-        return (gr.update(choices=services.store.sources()), *corpus.corpus_view(services.store, query))
+        return (gr.update(choices=catalogue.sources()), *corpus.corpus_view(catalogue, query))
 
     def search_titles(query: str) -> str:
-        return render.documents_table_html(corpus.search_titles(services.store, query))
+        return corpus.titles_html(catalogue, query)
 
     def corpus_stats() -> dict:
         """Counts of releases and passages, by source and by month."""
-        return services.store.stats()
+        return catalogue.stats()
 
     def clear():
         return [], render.sources_panel_html([]), [], ""
@@ -219,19 +240,27 @@ def build_app(services) -> gr.Blocks:
                             clear_button = gr.Button("New chat", elem_id="clear-button", scale=1)
                         with gr.Accordion("Filters and generator", open=True):
                             with gr.Row():
-                                date_from = gr.DateTime(
-                                    label="From", include_time=False, type="string", elem_id="date-from"
+                                # Text, not gr.DateTime: that one silently sends the last valid
+                                # date (or none) for what it cannot parse, so a mistyped filter
+                                # answered unfiltered. Here the server reads every value, and what
+                                # is not a date is said next to its field (check_question).
+                                date_from = gr.Textbox(
+                                    label="From", placeholder="YYYY-MM-DD", elem_id="date-from",
+                                    max_lines=1, max_length=40,
                                 )
-                                date_to = gr.DateTime(label="To", include_time=False, type="string", elem_id="date-to")
+                                date_to = gr.Textbox(
+                                    label="To", placeholder="YYYY-MM-DD", elem_id="date-to",
+                                    max_lines=1, max_length=40,
+                                )
                                 # Custom values allowed: sources added by an upload are valid before
                                 # this session's choices are refreshed.
                                 source_filter = gr.Dropdown(
-                                    label="Source (ministry)", multiselect=True, choices=services.store.sources(),
+                                    label="Source (ministry)", multiselect=True, choices=catalogue.sources(),
                                     allow_custom_value=True, elem_id="source-filter",
                                 )
                                 language_filter = gr.Dropdown(
                                     label="Language of the releases", multiselect=True,
-                                    choices=services.store.languages(), allow_custom_value=True,
+                                    choices=catalogue.languages(), allow_custom_value=True,
                                     elem_id="language-filter",
                                 )
                             with gr.Row():
@@ -248,8 +277,9 @@ def build_app(services) -> gr.Blocks:
                         sources_panel = gr.HTML(render.sources_panel_html([]), elem_id="sources-panel")
             with gr.Tab("Upload", id="upload"):
                 gr.Markdown(
-                    f"Upload releases ({', '.join(sorted(UPLOAD_SUFFIXES))}), up to {max_mb} MB each; "
-                    "a zip is unpacked and its supported files ingested. Unchanged files are skipped."
+                    f"Upload releases ({', '.join(sorted(UPLOAD_SUFFIXES))}), up to {max_mb} MB each and "
+                    f"{settings.ui.max_upload_files} files at a time; a zip is unpacked and its supported files "
+                    "ingested. Unchanged files are skipped."
                 )
                 files = gr.File(
                     # ".gz" too: the browser and Gradio look at the last suffix of "archive.jsonl.gz"
@@ -276,10 +306,10 @@ def build_app(services) -> gr.Blocks:
         # -- events --------------------------------------------------------------------------
         chat_inputs = [question, turns, date_from, date_to, source_filter, top_k, generator, language_filter]
         chat_outputs = [chatbot, sources_panel, turns, question]
-        question.submit(ask, chat_inputs, chat_outputs, api_name="ask")
-        ask_button.click(ask, chat_inputs, chat_outputs, api_visibility="private")
+        question.submit(ask, chat_inputs, chat_outputs, api_name="ask", validator=check_question)
+        ask_button.click(ask, chat_inputs, chat_outputs, api_visibility="private", validator=check_question)
         chatbot.example_select(example, None, [question], api_visibility="private").then(
-            ask, chat_inputs, chat_outputs, api_visibility="private"
+            ask, chat_inputs, chat_outputs, api_visibility="private", validator=check_question
         )
         clear_button.click(clear, None, chat_outputs, api_visibility="private")
         chatbot.clear(clear, None, chat_outputs, api_visibility="private")  # its own trash icon

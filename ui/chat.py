@@ -9,6 +9,7 @@ from datetime import date
 
 import gradio as gr
 
+from rag.date_bounds import NotADate, parse_bound, parse_range
 from rag.types import Answer, Filters
 from ui import render
 
@@ -18,26 +19,31 @@ log = logging.getLogger(__name__)
 Turn = dict  # {"question": str, "answer": str (plain, with [n]), "html": str (bubble), "sources": str (panel group)}
 
 
-def parse_date(value: object, label: str) -> date | None:
-    """A date from the form or the API: "", None, "2025-03-21", "2025-03-21 00:00:00" or a timestamp."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, (int, float)):
-        from datetime import datetime, timezone
-
-        return datetime.fromtimestamp(value, tz=timezone.utc).date()
-    text = str(value).strip()
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise gr.Error(f"{label} {text!r} is not a date like 2025-03-21") from None
+def date_problems(date_from: object, date_to: object) -> tuple[str, str]:
+    """What is wrong with the From and the To field ("" for a good one), shown next to each."""
+    problems = ["", ""]
+    bounds: list[date | None] = [None, None]
+    for i, (value, label) in enumerate([(date_from, "From"), (date_to, "To")]):
+        try:
+            bounds[i] = parse_bound(value, end=i == 1, label=label)
+        except NotADate as error:
+            problems[i] = str(error)
+    if not any(problems):
+        try:
+            parse_range(date_from, date_to)
+        except NotADate as error:
+            problems[1] = str(error)
+    return problems[0], problems[1]
 
 
 def make_filters(date_from: object, date_to: object, sources: list[str] | str | None,
                  languages: list[str] | str | None = None) -> Filters:
-    start, end = parse_date(date_from, "From date"), parse_date(date_to, "To date")
-    if start and end and start > end:
-        raise gr.Error(f"The from date {start} is after the to date {end}")
+    """Filters from the form or the API; a date that is not one is a gr.Error naming the field
+    (the chat's validator has shown it next to the field before this runs)."""
+    try:
+        start, end = parse_range(date_from, date_to)
+    except NotADate as error:
+        raise gr.Error(str(error)) from None
     if isinstance(sources, str):
         sources = [sources] if sources else []
     if isinstance(languages, str):
