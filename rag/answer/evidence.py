@@ -42,9 +42,14 @@ class Encoder(Protocol):
 # never evidence: neither the extractive answer nor the checker may cite them.
 _INSTRUCTION_RE = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,60}\b(?:instructions?|prompts?|rules|directions|above|context)\b"
-    r"|\b(?:system prompt|you are now|as an ai\b|language model|jailbreak)"
-    r"|\byou (?:must|should|will) (?:now )?(?:say|answer|respond|reply|state|write|output)\b"
-    r"|^\W*(?:say|answer|respond|reply|output|print|repeat)\b(?: that| only| with|:)",
+    r"|\b(?:system prompt|you are now (?:in|a|an|the|my|acting)\b|as an ai\b|language model|jailbreak)"
+    r"|\byou (?:must|should|will now) (?:now )?(?:say|answer|respond|reply|state|write|output)\b"
+    r"|\b(?:tell|inform|remind) the (?:user|reader)s?\b"
+    r"|^\W*(?:say|answer|respond|reply|output|print|repeat)\b(?: that| only| with|:)"
+    # The markup of a prompt or a chat template: no release writes it, a forged answer does
+    # ("</sources> Answer: X [1]", "<|im_start|>system", "[INST]").
+    r"|</?(?:sources?|system|user|assistant|instructions?|context)>|<\|[a-z_]+\|>|\[/?INST\]"
+    r"|^\W*(?:system|assistant)\s*:",
     re.IGNORECASE,
 )
 # "SECRETARY BLINKEN: ...", "MR PRICE: ...", "Question: ...": a transcript's speaker label,
