@@ -241,6 +241,27 @@ def docs(
         typer.echo(f"... {found.total - len(found.documents)} more (--limit 0 lists all)")
 
 
+@app.command("export-vectors")
+def export_vectors(
+    folder: Annotated[Path, typer.Argument(help="a corpus folder this store has ingested")],
+    data_dir: DataDir = None,
+):
+    """Write FOLDER/.vectors/<model>.npz: the stored vectors of FOLDER's passages, so ingesting
+    FOLDER into another store (another machine, a fresh clone) reuses them instead of encoding."""
+    from rag.ingest.vector_cache import cache_path, write_cache
+
+    services = _services(data_dir)
+    store = services.store
+    model = store.embedding_model() or services.embedding_model()
+    texts, vectors = store.embedded(folder)
+    if not texts:
+        typer.secho(f"error: the store at {services.settings.data_dir} holds no passage from {folder}", fg="red", err=True)
+        raise typer.Exit(1)
+    path = cache_path(folder, model)
+    n = write_cache(path, model, services.settings.embedding.max_tokens, texts, vectors)
+    typer.echo(f"{n} vectors of {model} -> {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
 def _parse_dates(date_from: Optional[str], date_to: Optional[str]) -> tuple[Optional[date], Optional[date]]:
     """--from 2025-03 is 1 March, --to 2025-03 is 31 March (rag.date_bounds)."""
     from rag.date_bounds import NotADate, parse_range

@@ -371,6 +371,22 @@ class ChunkStore:
             state.n_chunks_by_hash[content_hash] = n_chunks
         return states
 
+    def embedded(self, under: Path | None = None) -> tuple[list[str], np.ndarray]:
+        """(embedded text, vector) of every stored chunk, or of those whose file lies under
+        `under`: what `rag export-vectors` writes beside a corpus."""
+        root = Path(under).resolve() if under is not None else None
+        texts, blocks = [], []
+        for page in self._scan(["documents", "metadatas", "embeddings"]):
+            keep = [
+                i for i, meta in enumerate(page["metadatas"])
+                if root is None or Path(meta.get("path") or "").resolve().is_relative_to(root)
+            ]
+            for i in keep:
+                texts.append(chunk_from_record(page["ids"][i], page["documents"][i], page["metadatas"][i]).embed_text)
+            if keep:
+                blocks.append(np.asarray(page["embeddings"], dtype=np.float32)[keep])
+        return texts, (np.concatenate(blocks) if blocks else np.zeros((0, 0), dtype=np.float32))
+
     def documents(self) -> list[DocInfo]:
         per_doc: dict[str, DocInfo] = {}
         for page in self._scan(["metadatas"], where={"index": 0}):

@@ -4,10 +4,12 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag.catalogue import Catalogue
 from rag.ingest.pipeline import IngestService
+from rag.ingest.readers import read_file
 from rag.store import ChunkStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -155,3 +157,73 @@ def test_folder_readme_and_license_are_not_releases(tmp_path):
     assert [p.name for p in files] == ["release.md"] and not problems
     named, _ = expand_paths([tmp_path / "README.md"])  # named explicitly: read it
     assert [p.name for p in named] == ["README.md"]
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it is asked to encode."""
+
+    def __init__(self, embedder):
+        self.inner, self.encoded = embedder, 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def encode(self, texts, batch_size=None):
+        self.encoded += len(texts)
+        return self.inner.encode(texts)
+
+
+def _vectors_by_id(store: ChunkStore) -> dict:
+    got = store.collection.get(include=["embeddings"])
+    return dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
+
+
+def test_vectors_a_corpus_carries_are_reused_and_only_what_changed_is_encoded(settings, embedder, corpus, tmp_path):
+    from rag.ingest.vector_cache import cache_path, write_cache
+
+    first = IngestService(settings, ChunkStore(settings), embedder)
+    assert first.ingest([corpus]).vectors_reused == 0
+    texts, vectors = first.store.embedded(corpus)
+    assert len(texts) == first.store.count() > 0
+    write_cache(cache_path(corpus, embedder.name), embedder.name, settings.embedding.max_tokens, texts, vectors)
+
+    elsewhere = settings.model_copy(update={"data_dir": tmp_path / "elsewhere"})
+    counting = CountingEmbedder(embedder)
+    report = IngestService(elsewhere, ChunkStore(elsewhere), counting).ingest([corpus])
+    assert report.ok and counting.encoded == 0  # no passage went through the model
+    assert report.vectors_reused == report.chunks_written == first.store.count()
+    assert "with vectors the corpus carries" in report.summary()
+    mine, theirs = _vectors_by_id(first.store), _vectors_by_id(ChunkStore(elsewhere))
+    assert set(mine) == set(theirs)
+    assert min(float(mine[i] @ theirs[i]) for i in mine) > 0.9999  # float16 in the file, renormalised
+
+    # An edited release misses the cache (its text is no longer the one stored) and is encoded.
+    release = corpus / KAZAKH.name
+    release.write_text(release.read_text(encoding="utf-8").replace("Tirana", "Durrës"), encoding="utf-8")
+    again = settings.model_copy(update={"data_dir": tmp_path / "again"})
+    counting = CountingEmbedder(embedder)
+    report = IngestService(again, ChunkStore(again), counting).ingest([corpus])
+    edited = [c for c in ChunkStore(again).document_chunks(next(
+        d.doc_id for d in ChunkStore(again).documents() if d.source == "Kazakh MFA"))]
+    assert 0 < counting.encoded <= len(edited) and report.vectors_reused == report.chunks_written - counting.encoded
+
+    # A file made with another token window is not used.
+    other = settings.model_copy(update={"data_dir": tmp_path / "other",
+                                        "embedding": settings.embedding.model_copy(update={"max_tokens": 128})})
+    assert IngestService(other, ChunkStore(other), embedder).ingest([corpus]).vectors_reused == 0
+
+
+def test_the_demo_corpus_carries_the_vectors_of_its_passages_as_chunked_today(settings, embedder):
+    """The shipped corpus/.vectors file matches the chunker: if this fails, the chunker changed;
+    re-export it (`rag ingest corpus/` into a fresh store, then `rag export-vectors corpus`)."""
+    from rag.ingest.vector_cache import VectorCache, cache_path
+
+    cache = VectorCache.load(cache_path(REPO / "corpus", embedder.name), embedder.name, settings.embedding.max_tokens)
+    assert cache is not None and len(cache) > 12_000
+    service = IngestService(settings, store=None, embedder=embedder)
+    docs = read_file(KAZAKH).documents + read_file(ARCHIVE).documents[:40]
+    texts = [c.embed_text for doc in docs for c in service._chunk(doc, "x")]
+    vectors, missing = cache.lookup(texts)
+    assert missing == []
+    fresh = embedder.encode(texts[:16])
+    assert float(np.min(np.sum(vectors[:16] * fresh, axis=1))) > 0.995  # made in fp32; bf16 ones agree to ~1e-3

@@ -164,6 +164,7 @@ def merge_reports(first: IngestReport, main: IngestReport) -> IngestReport:
         files=[by_path.get(f.path, f) for f in main.files],
         removed_documents=first.removed_documents + main.removed_documents,
         chunks_written=first.chunks_written + main.chunks_written,
+        vectors_reused=first.vectors_reused + main.vectors_reused,
         seconds=first.seconds + main.seconds,
     )
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.ingest.chunking import chunk_document
+from rag.ingest.vector_cache import VectorCache
 from rag.ingest.readers import SUPPORTED_SUFFIXES, file_suffix, read_file
 from rag.settings import Settings
 from rag.types import Chunk, Document
@@ -43,6 +44,7 @@ class IngestReport:
     files: list[FileResult] = field(default_factory=list)
     removed_documents: int = 0
     chunks_written: int = 0
+    vectors_reused: int = 0  # of those, vectors taken from the corpus's .vectors file, not encoded
     seconds: float = 0.0
     web: dict[str, int] = field(default_factory=dict)  # requests made (rag.web.fetch.FetchLog), when URLs were given
 
@@ -69,7 +71,8 @@ class IngestReport:
             )
         return (
             f"{len(self.files)} {'files and pages' if self.web else 'files'} ({', '.join(parts) or 'none'}); "
-            f"{self.chunks_written} chunks written; "
+            f"{self.chunks_written} chunks written"
+            f"{f' ({self.vectors_reused} with vectors the corpus carries)' if self.vectors_reused else ''}; "
             f"{self.removed_documents} documents removed; {self.seconds:.1f} s{web}"
         )
 
@@ -114,6 +117,8 @@ class IngestService:
         # (`rag reembed` changes models), and "auto" picks the model only once documents are read.
         self._recipe = json.dumps([settings.chunking.model_dump(), settings.embedding.max_tokens], sort_keys=True)
         self._languages: set[str] = set()
+        self._cache_paths: list[Path] = []  # the folders being ingested: vectors they carry are reused
+        self.cache_hits = 0  # passages whose vectors came from a corpus's .vectors file (all runs)
 
     @property
     def embedder(self):
@@ -136,7 +141,9 @@ class IngestService:
         started = time.perf_counter()
         sources = list(paths)
         urls = [str(s).strip() for s in sources if is_url(s)]
-        files, report_files = expand_paths([Path(s) for s in sources if not is_url(s)])
+        local = [Path(s) for s in sources if not is_url(s)]
+        files, report_files = expand_paths(local)
+        self._cache_paths = local
         report = IngestReport(files=report_files)
         states = self.store.doc_states()
         batch = _Batch(report, states, self.content_hash)
@@ -162,8 +169,10 @@ class IngestService:
                         batch.admit(page.url, page.result)
             report.web = {name: sum(getattr(r.log, name) for r in web_reads) for name in vars(web_reads[0].log)}
 
+        hits_before = self.cache_hits
         written = self._write(batch.pending, states, progress)
         report.chunks_written = sum(written.values())
+        report.vectors_reused = self.cache_hits - hits_before
         by_path = {f.path: f for f in report.files}
         for doc_id, n in written.items():
             by_path[batch.seen_docs[doc_id]].chunks += n
@@ -204,7 +213,7 @@ class IngestService:
                 continue
             if progress:
                 progress(done, total, "embedding")
-            vectors = self._encode([c.embed_text for c, _, _ in window], progress, done, total)
+            vectors = self._vectors([c.embed_text for c, _, _ in window], progress, done, total)
             self.store.upsert(
                 [c for c, _, _ in window], vectors, [h for _, h, _ in window], [n for _, _, n in window], self.embedder.name
             )
@@ -220,6 +229,25 @@ class IngestService:
                  for i in s.stale_ids(digest)]
         self.store.delete(stale)
         return written
+
+    def _vector_cache(self) -> VectorCache | None:
+        key = (tuple(self._cache_paths), self.embedder.name)
+        if getattr(self, "_cache_key", None) != key:  # loaded once per ingest of the same folders
+            self._cache_key = key
+            self._cache = VectorCache.for_paths(self._cache_paths, self.embedder.name,
+                                                self.settings.embedding.max_tokens)
+        return self._cache
+
+    def _vectors(self, texts: list[str], progress: ProgressFn | None, done: int, total: int) -> np.ndarray:
+        """The texts' vectors: from the corpus's own .vectors file where it holds them, else encoded."""
+        cache = self._vector_cache() if self._cache_paths else None
+        if cache is None:
+            return self._encode(texts, progress, done, total)
+        vectors, missing = cache.lookup(texts)
+        self.cache_hits += len(texts) - len(missing)
+        if missing:
+            vectors[missing] = self._encode([texts[i] for i in missing], progress, done, total)
+        return vectors
 
     def _encode(self, texts: list[str], progress: ProgressFn | None, done: int, total: int) -> np.ndarray:
         """One model batch per encode call: the embedder's lock is free between calls, so a
