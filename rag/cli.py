@@ -147,7 +147,7 @@ class _ProgressBars:
         if self.bar is None or self.bar.desc != phase:
             if self.bar is not None:
                 self.bar.close()
-            self.bar = tqdm(total=total, desc=phase, unit="chunk" if phase.endswith("embedding") else "file")
+            self.bar = tqdm(total=total, desc=phase, unit="chunk" if "embedding" in message else "file")
         self.bar.total = total
         self.bar.n = done
         self.bar.refresh()
@@ -260,6 +260,13 @@ def export_vectors(
     path = cache_path(folder, model)
     n = write_cache(path, model, services.settings.embedding.max_tokens, texts, vectors)
     typer.echo(f"{n} vectors of {model} -> {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    side = store.cross_lingual
+    if side.exists() and side.model != model:  # the e5 vectors for questions in other languages too
+        texts, vectors = store.embedded(folder, collection=side.collection)
+        if texts:
+            path = cache_path(folder, side.model)
+            n = write_cache(path, side.model, services.settings.embedding.max_tokens, texts, vectors)
+            typer.echo(f"{n} vectors of {side.model} -> {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 def _parse_dates(date_from: Optional[str], date_to: Optional[str]) -> tuple[Optional[date], Optional[date]]:

@@ -8,10 +8,12 @@ ranks lower than its raw scores say.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
+from rag.languages import question_language
 from rag.settings import RetrievalSettings
 from rag.types import Filters, Passage
 
@@ -92,6 +94,9 @@ class Retriever:
     store: "rag.store.ChunkStore"  # noqa: F821 - only duck-typed here
     embedder: "rag.embeddings.Embedder"  # noqa: F821
     settings: RetrievalSettings
+    # () -> (rag.bridge.CrossLingualIndex, its e5 embedder) or None: where a question that is not
+    # in English is searched when the store's own model reads only English (see rag.bridge)
+    cross_lingual: Callable[[], tuple] | None = None
 
     def retrieve(
         self, query: str, filters: Filters = Filters(), k: int | None = None, mode: str | None = None,
@@ -122,8 +127,13 @@ class Retriever:
         # the lexical side then costs nothing on top of the dense one.
         pending = _LEXICAL_SIDE.submit(self.store.lexical_search, query, depth, filters) if mode == "hybrid" else None
         if mode in ("dense", "hybrid"):
-            vector = self.embedder.encode_queries([query])[0]
-            dense = dict(self.store.dense_scores(vector, dense_depth, filters))
+            bridge = self.cross_lingual() if self.cross_lingual is not None and question_language(query) != "en" else None
+            if bridge is not None:
+                index, embedder = bridge
+                dense = dict(index.search(embedder.encode_queries([query])[0], dense_depth, filters))
+            else:
+                vector = self.embedder.encode_queries([query])[0]
+                dense = dict(self.store.dense_scores(vector, dense_depth, filters))
         if pending is not None:
             lexical = dict(pending.result())
         elif mode == "lexical":

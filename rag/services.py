@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
+from pathlib import Path
 
 from rag.settings import Settings, load_settings
 
@@ -103,6 +104,32 @@ class Services:
             self._stored_model = embedder.name
         return n
 
+    def cross_lingual(self, paths=None):
+        """The e5 side collection (rag.bridge) when the store's model reads only English and
+        embedding.cross_lingual keeps one; else None. `paths`: what is being ingested ("auto"
+        starts one when a folder there carries e5 vectors)."""
+        from rag.embeddings import E5_SMALL, is_e5
+        from rag.ingest.vector_cache import cache_path
+
+        mode = self.settings.embedding.cross_lingual
+        if mode == "off" or not self.store.count() or is_e5(self.embedding_model()):
+            return None
+        index = self.store.cross_lingual
+        if mode == "on" or index.exists():
+            return index
+        folders = {Path(p) if Path(p).is_dir() else Path(p).parent for p in paths or () if "://" not in str(p)}
+        return index if any(cache_path(f, E5_SMALL).is_file() for f in folders) else None
+
+    def cross_lingual_embedder(self):
+        from rag.embeddings import E5_SMALL, get_embedder
+
+        with self._lock:
+            return get_embedder(self.settings.embedding.model_copy(update={"model": E5_SMALL}))
+
+    def _cross_lingual_for_ingest(self, paths):
+        index = self.cross_lingual(paths)
+        return (index, self.cross_lingual_embedder) if index is not None else None
+
     @property
     def embedder(self):
         """The embedder of the store's model (it can change: "auto" decides at the first ingest)."""
@@ -130,20 +157,39 @@ class Services:
     def retriever(self):
         from rag.retrieval import Retriever
 
-        return Retriever(self.store, self.current_embedder, self.settings.retrieval)
+        return Retriever(self.store, self.current_embedder, self.settings.retrieval, cross_lingual=self._bridge)
 
     @cached_property
     def ingest(self):
         from rag.ingest.pipeline import IngestService
 
         # The model loads on first use: re-ingesting unchanged files needs no encoder.
-        return IngestService(self.settings, self.store, self.embedder_for)
+        return IngestService(self.settings, self.store, self.embedder_for, cross_lingual=self._cross_lingual_for_ingest)
 
     @cached_property
     def answers(self):
         from rag.answer.service import AnswerService
 
-        return AnswerService(self.retriever, self.current_embedder, self.settings, catalogue=self.catalogue)
+        return AnswerService(self.retriever, self.current_embedder, self.settings, catalogue=self.catalogue,
+                             encoder_for=self._encoder_for)
+
+    def _bridge(self):
+        """For the retriever: (e5 side collection, e5 embedder) when questions in other
+        languages are to be searched there (it holds vectors), else None."""
+        index = self.cross_lingual()
+        if index is None or not index.count():
+            return None
+        return index, self.cross_lingual_embedder()
+
+    def _encoder_for(self, language: str):
+        """For the answer layer: the model that compares a question in `language` with sentences;
+        None when the store cannot relate such a question to its releases (an English-only model
+        and no cross-lingual collection)."""
+        from rag.embeddings import is_e5
+
+        if language == "en" or not self.store.count() or is_e5(self.embedding_model()):
+            return self.current_embedder
+        return self.cross_lingual_embedder() if self._bridge() is not None else None
 
     def start_background_ingest(self, paths, listener=None, on_finish=None, sync=False):
         """Ingest ``paths`` in a thread of this process (what `rag up` does while the UI serves).

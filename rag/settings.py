@@ -40,6 +40,13 @@ class EmbeddingSettings(_Section):
     )
     batch_size: int = Field(64, ge=1)
     max_tokens: int = Field(256, ge=16, description="the model's window in word pieces")
+    cross_lingual: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="a store whose model reads only English (MiniLM) can also keep multilingual-e5 vectors of "
+        "its chunks, so questions in Russian and Kazakh find English releases (rag.bridge). on: always (each new "
+        "chunk is encoded twice); auto: once an ingested folder carries e5 vectors (.vectors/, as the demo corpus "
+        "does), and from then on for every new chunk; off: never",
+    )
 
 
 class StoreSettings(_Section):

@@ -189,6 +189,8 @@ class ChunkStore:
         self._finish_reembed()
         self.collection = self._open(self.settings.store.collection)
         self._lexical = None
+        if model == self.cross_lingual.model:
+            self.cross_lingual.drop()  # the store itself is multilingual now
         return done
 
     def _side_name(self) -> str:
@@ -261,6 +263,15 @@ class ChunkStore:
             for lo in range(0, len(chunk_ids), self.max_batch):
                 self.collection.delete(ids=chunk_ids[lo : lo + self.max_batch])
             change.deleted.extend(chunk_ids)
+        self.cross_lingual.delete(chunk_ids)  # after the main write: a leftover is dropped by the next sync
+
+    @property
+    def cross_lingual(self):
+        """The e5 side collection for questions in other languages (rag.bridge); may not exist."""
+        from rag.bridge import CrossLingualIndex
+        from rag.embeddings import E5_SMALL
+
+        return CrossLingualIndex(self, E5_SMALL)
 
     def refresh_lexical(self) -> None:
         """After an ingest run: relearn the boilerplate of sources that changed by 10% or more."""
@@ -350,10 +361,11 @@ class ChunkStore:
     def count(self) -> int:
         return self.collection.count()
 
-    def _scan(self, include: list[str], where: dict | None = None):
+    def _scan(self, include: list[str], where: dict | None = None, collection=None):
+        collection = collection if collection is not None else self.collection
         offset = 0
         while True:
-            page = self.collection.get(include=include, where=where, limit=_PAGE, offset=offset)
+            page = collection.get(include=include, where=where, limit=_PAGE, offset=offset)
             if not page["ids"]:
                 return
             yield page
@@ -371,20 +383,25 @@ class ChunkStore:
             state.n_chunks_by_hash[content_hash] = n_chunks
         return states
 
-    def embedded(self, under: Path | None = None) -> tuple[list[str], np.ndarray]:
+    def embedded(self, under: Path | None = None, collection=None) -> tuple[list[str], np.ndarray]:
         """(embedded text, vector) of every stored chunk, or of those whose file lies under
-        `under`: what `rag export-vectors` writes beside a corpus."""
+        `under`: what `rag export-vectors` writes beside a corpus. `collection`: where the
+        vectors come from (the cross-lingual one holds no texts: they come from the main one)."""
         root = Path(under).resolve() if under is not None else None
         texts, blocks = [], []
-        for page in self._scan(["documents", "metadatas", "embeddings"]):
+        for page in self._scan(["metadatas", "embeddings"], collection=collection):
             keep = [
                 i for i, meta in enumerate(page["metadatas"])
                 if root is None or Path(meta.get("path") or "").resolve().is_relative_to(root)
             ]
-            for i in keep:
-                texts.append(chunk_from_record(page["ids"][i], page["documents"][i], page["metadatas"][i]).embed_text)
-            if keep:
-                blocks.append(np.asarray(page["embeddings"], dtype=np.float32)[keep])
+            if not keep:
+                continue
+            ids = [page["ids"][i] for i in keep]
+            got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+            by_id = {i: chunk_from_record(i, t, m).embed_text for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
+            rows = [i for i, chunk_id in zip(keep, ids) if chunk_id in by_id]
+            texts.extend(by_id[page["ids"][i]] for i in rows)
+            blocks.append(np.asarray(page["embeddings"], dtype=np.float32)[rows])
         return texts, (np.concatenate(blocks) if blocks else np.zeros((0, 0), dtype=np.float32))
 
     def documents(self) -> list[DocInfo]:

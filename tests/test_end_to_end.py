@@ -7,6 +7,7 @@ Kazakh side proposes the Intergovernmental Commission and the Business Council.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -37,6 +38,8 @@ def demo_data(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("demo")
     result = rag_cli("ingest", "corpus/", "--quiet", data_dir=data_dir)
     assert "2 files (2 ingested)" in result.stdout, result.stdout
+    written = re.search(r"(\d+) chunks written", result.stdout)
+    assert written and f"; {written.group(1)} also embedded for questions in other languages" in result.stdout, result.stdout
     return data_dir
 
 
@@ -55,6 +58,19 @@ def test_albania_question_over_the_demo_corpus(demo_data):
     # The span really points into the stored release text.
     assert cite["quote"] in cite["passage_text"]
     assert cite["passage_text"][cite["start"] - cite["passage_start"]:cite["end"] - cite["passage_start"]] == cite["quote"]
+
+
+@pytest.mark.parametrize("question", [
+    "Кто возглавлял казахстанскую делегацию на политических консультациях с Албанией?",
+    "Албаниямен саяси консультацияларда қазақстандық делегацияны кім басқарды?",
+])
+def test_russian_and_kazakh_questions_are_answered_from_the_english_release_on_the_defaults(demo_data, question):
+    """Issue 12's done-when: the default install (MiniLM, cross_lingual auto: the demo corpus
+    carries e5 vectors, so the store keeps an e5 side) answers with Vassilenko, citing the release."""
+    answer = json.loads(rag_cli("ask", question, "--json", data_dir=demo_data).stdout)
+    assert not answer["refused"] and "Vassilenko" in answer["text"]
+    cited = [c for c in answer["citations"] if "Vassilenko" in c["quote"]]
+    assert cited and cited[0]["path"].endswith("2025-03-21-kazakhstan-albania-political-consultations.txt")
 
 
 def test_human_readable_answer_lists_sources(demo_data):

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import pytest
 
+from rag.bridge import MESSAGE as CROSS_LINGUAL_MESSAGE
 from rag.ingest.background import BackgroundIngest, IngestProgress, first_pass, merge_reports
 from rag.ingest.pipeline import FileResult, IngestReport, IngestService
 from rag.store import ChunkStore
@@ -57,6 +58,15 @@ def test_progress_follows_the_phases_and_estimates_the_time_left():
     progress.update(0, 50, "embedding")
     assert progress.snapshot().eta_seconds is None
     assert progress.snapshot().elapsed_seconds == pytest.approx(clock.now - 1000.0)
+
+    # The e5 vectors for questions in other languages (rag.bridge) come after: a phase of their own.
+    progress.update(50, 50, "embedding")
+    clock.now += 5
+    progress.update(0, 64, CROSS_LINGUAL_MESSAGE)
+    assert progress.snapshot().cross_lingual and progress.snapshot().eta_seconds is None
+    clock.now += 8
+    progress.update(32, 64, CROSS_LINGUAL_MESSAGE)  # 4 a second since its own start
+    assert progress.snapshot().eta_seconds == pytest.approx(8.0)
 
 
 def test_progress_ends_once_and_ignores_late_updates():

@@ -177,6 +177,8 @@ def test_ingest_banner_says_how_far_the_background_ingest_is():
     assert "less than a minute left" in render.ingest_banner_text(IngestStatus("embedding", 90, 100, eta_seconds=9))
     assert "file 2 of 2" in render.ingest_banner_text(IngestStatus("reading", 1, 2))
     assert "single releases first" in render.ingest_banner_text(IngestStatus("embedding", 0, 4, first_pass=True))
+    other = render.ingest_banner_text(IngestStatus("embedding", 64, 128, cross_lingual=True))
+    assert other.startswith("Indexing for questions in other languages: 64 / 128 passages (50%)")
     done = IngestStatus("done", started=0.0, finished=510.0, chunks_written=12465, failed_files=1)
     assert render.ingest_banner_text(done).startswith("Indexing finished: 12,465 passages written in 8.5 min")
     assert "1 file(s) could not be read" in render.ingest_banner_text(done)

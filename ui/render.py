@@ -285,6 +285,9 @@ def ingest_banner_text(status) -> str:
             left = "less than a minute left"
         else:
             left = f"about {-(-status.eta_seconds // 60):.0f} min left"
+        if getattr(status, "cross_lingual", False):
+            return (f"Indexing for questions in other languages: {status.done:,} / {status.total:,} passages "
+                    f"({status.percent}%), {left} — Russian and Kazakh questions find only what is indexed so far.")
         return (
             f"Indexing the corpus: {status.done:,} / {status.total:,} passages ({status.percent}%), {left} — {caveat}"
         )

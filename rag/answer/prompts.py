@@ -69,6 +69,7 @@ OWN_TEXTS: dict[str, dict[str, str]] = {
         "refusal": REFUSAL_TEXT, "known_refusal": KNOWN_REFUSAL_TEXT, "part_unanswered": PART_UNANSWERED_TEXT,
         "no_passages": NO_PASSAGES_TEXT, "unverified": UNVERIFIED_TEXT,
         "quoting": "",
+        "language_unsupported": "",  # English is always searchable
     },
     "ru": {
         "refusal": "В релизах об этом не сказано. Ни один из найденных фрагментов не отвечает на вопрос: «{question}»",
@@ -77,6 +78,8 @@ OWN_TEXTS: dict[str, dict[str, str]] = {
         "no_passages": "В релизах об этом не сказано: ни один релиз не соответствует вопросу{filters}.",
         "unverified": "Возможно, релизы не отвечают на этот вопрос: ни одно предложение ответа не подтверждается источниками.",
         "quoting": "Ответ — цитаты из релизов на языке оригинала ({languages}):",
+        "language_unsupported": "Этот архив проиндексирован только для вопросов на английском. Чтобы спрашивать "
+        "по-русски, задайте embedding.cross_lingual = \"on\" и снова запустите `rag ingest`.",
     },
     "kk": {
         "refusal": "Релиздерде бұл туралы айтылмаған. Табылған үзінділердің ешқайсысы сұраққа жауап бермейді: «{question}»",
@@ -85,6 +88,8 @@ OWN_TEXTS: dict[str, dict[str, str]] = {
         "no_passages": "Релиздерде бұл туралы айтылмаған: сұраққа сәйкес релиз табылмады{filters}.",
         "unverified": "Релиздер бұл сұраққа жауап бермеуі мүмкін: жауаптың бірде-бір сөйлемі дереккөздермен расталмады.",
         "quoting": "Жауап — релиздердің түпнұсқа тіліндегі дәйексөздер ({languages}):",
+        "language_unsupported": "Бұл мұрағат тек ағылшын тіліндегі сұрақтарға индекстелген. Қазақша сұрау үшін "
+        "embedding.cross_lingual = \"on\" қойып, `rag ingest` қайта іске қосыңыз.",
     },
 }
 LANGUAGE_NAMES = {

@@ -27,6 +27,7 @@ from rag.answer.conversation import rewrite_followup
 from rag.answer.dates import DateIntent, parse_date_intent
 from rag.nlp import parse_question
 from rag.answer.words import Words, words_for
+from rag.languages import question_language
 from rag.types import Filters
 
 AnswerType = Literal["person", "agent", "organisation", "place", "date", "number", "name", "reason", "statement"]
@@ -126,18 +127,6 @@ def analyse(text: str, history: Sequence[tuple[str, str]] = (), today: date | No
         asks_for_release=_asks_for_release(standalone, dates, words),
         numbers=frozenset(lexical.numbers(standalone)), language=language, history=tuple(history),
     )
-
-
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
-
-
-def question_language(text: str) -> str:
-    """en, ru or kk: the languages the app speaks (a question is too short for langdetect;
-    the script and Kazakh's own letters tell these three apart)."""
-    if not _CYRILLIC.search(text):
-        return "en"
-    return "kk" if any(ch in _KAZAKH_LETTERS for ch in text) else "ru"
 
 
 def name_groups(question: str, names: frozenset[str]) -> tuple[tuple[str, ...], ...]:

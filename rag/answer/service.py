@@ -59,17 +59,21 @@ class Gathered:
 
 
 class AnswerService:
-    def __init__(self, retriever, embedder, settings, today: date | None = None, catalogue=None) -> None:
+    def __init__(self, retriever, embedder, settings, today: date | None = None, catalogue=None,
+                 encoder_for=None) -> None:
         """`today` anchors "last year"/"last month"; by default the newest release in the store
         (falling back to the calendar date), so an archive's relative questions mean its own time.
-        `catalogue` (rag.catalogue.Catalogue) knows that date; one over the retriever's store by default."""
+        `catalogue` (rag.catalogue.Catalogue) knows that date; one over the retriever's store by default.
+        `encoder_for(language)`: the model that compares a question in that language with
+        sentences (e5 for Russian or Kazakh over an English store, see rag.bridge); `embedder` by default."""
         self.retriever = retriever
         self.embedder = embedder
+        self._encoder_for = encoder_for
         self.settings = settings
         self._today = today
         self.catalogue = catalogue
         self._generators: dict[str, Generator] = {}
-        self._vectors = VectorCache()
+        self._vectors: dict[int, VectorCache] = {}  # per encoder: two models' vectors never mix
         self.annotator = get_annotator()
 
     # ---- public API ----
@@ -112,9 +116,11 @@ class AnswerService:
                 found = Gathered(question, filters, self._retrieve(question, filters, k, with_period=True),
                                  must_mention=must_mention)
         if found.passages:
-            found.evidence = EvidenceIndex(found.passages, self.embedder,
+            encoder = self._encoder_for(question.language) if self._encoder_for is not None else self.embedder
+            cache = self._vectors.setdefault(id(getattr(encoder, "model", encoder)), VectorCache())
+            found.evidence = EvidenceIndex(found.passages, encoder,
                                            also_encode=(question.standalone, *(p.search_text for p in question.parts)),
-                                           use_boilerplate="boilerplate" not in self.disabled, _cache=self._vectors)
+                                           use_boilerplate="boilerplate" not in self.disabled, _cache=cache)
             keep = (lambda s: found.must_mention <= lexical.period_tokens(s.text)) if found.must_mention else None
             found.selection = select(question, found.evidence, self.annotator, keep=keep, disable=self.disabled)
         return found
@@ -139,9 +145,12 @@ class AnswerService:
         lap("rewrite")
         yield AnswerEvent("status", f"Searching the releases for: {q.standalone}" if q.rewritten
                           else "Searching the releases…")
+        base = {"question": question, "standalone_question": q.standalone, "generator": backend}
+        if self._encoder_for is not None and self._encoder_for(q.language) is None:
+            yield self._final(_refusal(prompts.own_text("language_unsupported", q.language), base), timings, started)
+            return
         found = self.gather(q, filters, top_k)
         lap("retrieve")
-        base = {"question": question, "standalone_question": q.standalone, "generator": backend}
         if not found.passages:
             text = prompts.own_text("no_passages", q.language).format(filters=_describe(found.filters))
             yield self._final(_refusal(text, base), timings, started)

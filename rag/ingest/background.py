@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rag.bridge import MESSAGE as CROSS_LINGUAL_MESSAGE
 from rag.ingest.pipeline import IngestReport, ProgressFn, expand_paths
 from rag.ingest.readers import ARCHIVE_SUFFIXES, file_suffix
 from rag.web.fetch import is_url
@@ -53,6 +54,7 @@ class IngestStatus:
     summary: str = ""  # when finished: IngestReport.summary()
     first_pass: bool = False  # the single releases beside an archive, ingested before the rest
     feed: str = ""  # the feed being checked (`rag up` following [[feeds]]); "" for the corpus
+    cross_lingual: bool = False  # embedding for questions in other languages (rag.bridge), after the main pass
     as_of: float = 0.0  # when this snapshot was taken
 
     @property
@@ -94,25 +96,29 @@ class IngestProgress:
         self._error = ""
         self._summary = ""
         self._first_pass = False
+        self._cross_lingual = False
 
     def begin_pass(self, first: bool) -> None:
         with self._lock:
             self._first_pass = first
 
     def update(self, done: int, total: int, message: str = "") -> None:
-        phase = "embedding" if message.startswith("embedding") else "reading"
+        phase = "embedding" if "embedding" in message else "reading"
         now = self._clock()
         with self._lock:
             if self._phase not in RUNNING_PHASES:
                 return  # finished: late calls change nothing
+            cross_lingual = message == CROSS_LINGUAL_MESSAGE
             if phase == "embedding":
-                if self._phase != "embedding" or self._rate_base is None or done < self._rate_base[1]:
+                if (self._phase != "embedding" or self._rate_base is None or done < self._rate_base[1]
+                        or cross_lingual != self._cross_lingual):
                     self._rate_base = (now, done)  # a new embedding phase (each ingest pass has one)
                 if self._last is None or done != self._last[1] or self._phase != "embedding":
                     self._last = (now, done)
             else:
                 self._rate_base = self._last = None
             self._phase, self._done, self._total = phase, done, total
+            self._cross_lingual = cross_lingual
 
     def finish(self, report: IngestReport) -> None:
         with self._lock:
@@ -136,6 +142,7 @@ class IngestProgress:
                 finished=self._finished, eta_seconds=self._eta(now), chunks_written=self._chunks_written,
                 failed_files=self._failed_files, error=self._error, summary=self._summary,
                 first_pass=self._first_pass and self._phase in RUNNING_PHASES, as_of=now, feed=self._feed,
+                cross_lingual=self._cross_lingual and self._phase in RUNNING_PHASES,
             )
 
     def _eta(self, now: float) -> float | None:
@@ -165,6 +172,7 @@ def merge_reports(first: IngestReport, main: IngestReport) -> IngestReport:
         removed_documents=first.removed_documents + main.removed_documents,
         chunks_written=first.chunks_written + main.chunks_written,
         vectors_reused=first.vectors_reused + main.vectors_reused,
+        cross_lingual=first.cross_lingual + main.cross_lingual,
         seconds=first.seconds + main.seconds,
     )
 

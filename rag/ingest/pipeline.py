@@ -45,6 +45,7 @@ class IngestReport:
     removed_documents: int = 0
     chunks_written: int = 0
     vectors_reused: int = 0  # of those, vectors taken from the corpus's .vectors file, not encoded
+    cross_lingual: int = 0  # chunks also given e5 vectors for questions in other languages (rag.bridge)
     seconds: float = 0.0
     web: dict[str, int] = field(default_factory=dict)  # requests made (rag.web.fetch.FetchLog), when URLs were given
 
@@ -73,7 +74,9 @@ class IngestReport:
             f"{len(self.files)} {'files and pages' if self.web else 'files'} ({', '.join(parts) or 'none'}); "
             f"{self.chunks_written} chunks written"
             f"{f' ({self.vectors_reused} with vectors the corpus carries)' if self.vectors_reused else ''}; "
-            f"{self.removed_documents} documents removed; {self.seconds:.1f} s{web}"
+            f"{self.removed_documents} documents removed"
+            f"{f'; {self.cross_lingual} also embedded for questions in other languages' if self.cross_lingual else ''}"
+            f"; {self.seconds:.1f} s{web}"
         )
 
 
@@ -105,9 +108,11 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
 
 
 class IngestService:
-    def __init__(self, settings: Settings, store, embedder):
+    def __init__(self, settings: Settings, store, embedder, cross_lingual=None):
         """embedder: an Embedder, or a function returning one, called only once something needs
-        chunking or encoding; a re-ingest of unchanged files then never loads the model."""
+        chunking or encoding; a re-ingest of unchanged files then never loads the model.
+        cross_lingual: a function of the paths ingested returning (rag.bridge.CrossLingualIndex,
+        a function returning its encoder) or None: the e5 side collection kept level after each ingest."""
         self.settings = settings
         self._read_limits = settings.ingest.read_limits()
         self.store = store
@@ -119,6 +124,8 @@ class IngestService:
         self._languages: set[str] = set()
         self._cache_paths: list[Path] = []  # the folders being ingested: vectors they carry are reused
         self.cache_hits = 0  # passages whose vectors came from a corpus's .vectors file (all runs)
+        self._cross_lingual = cross_lingual
+        self._written_ids: list[str] = []
 
     @property
     def embedder(self):
@@ -170,6 +177,7 @@ class IngestService:
             report.web = {name: sum(getattr(r.log, name) for r in web_reads) for name in vars(web_reads[0].log)}
 
         hits_before = self.cache_hits
+        self._written_ids = []
         written = self._write(batch.pending, states, progress)
         report.chunks_written = sum(written.values())
         report.vectors_reused = self.cache_hits - hits_before
@@ -187,6 +195,7 @@ class IngestService:
         if batch.pending or report.removed_documents:
             self.store.refresh_lexical()  # boilerplate relearnt where the run changed a source by 10%
             self.store.lexical_index()  # loaded (or rebuilt) now, so the first question after ingest is fast
+        report.cross_lingual = self._sync_cross_lingual(progress)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -220,6 +229,7 @@ class IngestService:
             done += len(window)
             for chunk, _, _ in window:
                 written[chunk.doc_id] = written.get(chunk.doc_id, 0) + 1
+                self._written_ids.append(chunk.chunk_id)
             landed = {(chunk.doc_id, digest) for chunk, digest, _ in window}
             self.store.delete([i for doc_id, digest in landed if (s := states.get(doc_id)) for i in s.stale_ids(digest)])
         if progress:
@@ -229,6 +239,22 @@ class IngestService:
                  for i in s.stale_ids(digest)]
         self.store.delete(stale)
         return written
+
+    def _sync_cross_lingual(self, progress: ProgressFn | None) -> int:
+        """Give what this run stored (and anything an earlier run left without) its e5 vector."""
+        side = self._cross_lingual(self._cache_paths) if self._cross_lingual is not None else None
+        if side is None:
+            return 0
+        index, encoder = side
+        holder: list = []
+
+        def encode(texts):  # e5 loads only when a chunk is in no .vectors file
+            if not holder:
+                holder.append(encoder())
+            return holder[0].encode(texts)
+
+        added, _ = index.sync(encode, progress, self.settings.embedding.max_tokens, written=self._written_ids)
+        return added
 
     def _vector_cache(self) -> VectorCache | None:
         key = (tuple(self._cache_paths), self.embedder.name)
