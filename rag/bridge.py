@@ -15,6 +15,7 @@ found by English questions.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from pathlib import Path
 
@@ -38,6 +39,10 @@ class CrossLingualIndex:
         self.store = store
         self.model = model
         self.name = f"{store.settings.store.collection}{SUFFIX}"
+        self._lock = threading.Lock()
+        self._vectors: dict[str, np.ndarray] = {}  # chunk id -> e5 vector, read from the collection
+        self._rows_for = None  # (lexical index, count) the matrix below is laid out for
+        self._matrix = self._have = None
 
     @property
     def collection(self):
@@ -151,21 +156,58 @@ class CrossLingualIndex:
                 collection.delete(ids=chunk_ids[lo : lo + 5000])
 
     def drop(self) -> None:
+        with self._lock:
+            self._vectors, self._rows_for = {}, None
         if self.exists():
             self.store.client.delete_collection(self.name)
 
     def search(self, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[tuple[str, float]]:
-        """(chunk_id, cosine) of the nearest chunks by e5, best first. Filters go to Chroma's
-        metadata filter: slower than the main path's (see ChunkStore.dense_scores), but this
-        path serves only questions in other languages."""
-        from rag.store import chroma_where
-
+        """(chunk_id, cosine) of the nearest chunks by e5, best first: exact, over the side's
+        vectors laid out in the lexical index's rows, so filters pass the same rows as on the
+        main path. (Chroma's approximate HNSW search missed the best three passages of a Kazakh
+        question in one of two builds of the same demo store: its recall varies with insert order.)"""
         if k <= 0 or not self.exists():
             return []
-        collection = self.collection
-        n = collection.count()
-        if not n:
+        index = self.store.lexical_index()
+        matrix, have = self._aligned(index)
+        mask = index.mask(filters)
+        rows = np.flatnonzero((index.alive if mask is None else mask) & have)
+        if not len(rows):
             return []
-        result = collection.query(query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
-                                  n_results=min(k, n), where=chroma_where(filters), include=["distances"])
-        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0])]
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        query = query / (np.linalg.norm(query) or 1.0)
+        scores = (matrix @ query)[rows] if len(rows) > len(have) // 4 else matrix[rows] @ query
+        return index.top(rows, scores.astype(np.float32, copy=False), k)
+
+    def _aligned(self, index) -> tuple[np.ndarray, np.ndarray]:
+        """(row -> e5 vector, row -> has one) for this lexical index. Vectors are read from Chroma
+        once per process and then only for ids new since the last index (a write of a few
+        releases reads just theirs); laid out again when the index object or the collection's
+        count changes (a sync, here or in another process, lands after the main write)."""
+        key = (index, self.count())
+        with self._lock:
+            if self._rows_for is not None and self._rows_for[0] is key[0] and self._rows_for[1] == key[1]:
+                return self._matrix, self._have
+            live = index.rows_of()
+            new = [i for i in live if i not in self._vectors]
+            if len(new) > len(live) // 2:
+                self._vectors = {}
+                for page in self.store._scan(["embeddings"], collection=self.collection):
+                    self._vectors.update(zip(page["ids"], np.asarray(page["embeddings"], dtype=np.float32)))
+            else:
+                collection = self.collection
+                for lo in range(0, len(new), 5000):
+                    got = collection.get(ids=new[lo : lo + 5000], include=["embeddings"])
+                    self._vectors.update(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
+            if len(self._vectors) > 1.25 * len(live) + 1000:  # deleted chunks pile up: keep only live ones
+                self._vectors = {i: v for i, v in self._vectors.items() if i in live}
+            dim = len(next(iter(self._vectors.values()))) if self._vectors else 1
+            self._matrix = np.zeros((len(index.alive), dim), dtype=np.float32)
+            self._have = np.zeros(len(index.alive), dtype=bool)
+            for chunk_id, row in live.items():
+                vector = self._vectors.get(chunk_id)
+                if vector is not None:
+                    self._matrix[row] = vector
+                    self._have[row] = True
+            self._rows_for = key
+            return self._matrix, self._have

@@ -495,9 +495,10 @@ class LexicalIndex:
         scores = np.bincount(rows, weights=np.concatenate(weights_hit), minlength=len(self.alive))
         rows = np.flatnonzero(scores > 0)  # (np.unique of the postings is 100x slower)
         rows = rows[(mask if mask is not None else self.alive)[rows]]
-        return self._top(rows, scores[rows].astype(np.float32), k)
+        return self.top(rows, scores[rows].astype(np.float32), k)
 
-    def _top(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
+    def top(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """(chunk id, score) of the k best of these rows, best first (ties by row)."""
         if len(rows) > k:
             keep = np.argpartition(-scores, k - 1)[:k]
             rows, scores = rows[keep], scores[keep]
@@ -534,7 +535,7 @@ class LexicalIndex:
             found_scores.append(scores.astype(np.float32, copy=False))
         if not found_rows:
             return []
-        return self._top(np.concatenate(found_rows), np.concatenate(found_scores), k)
+        return self.top(np.concatenate(found_rows), np.concatenate(found_scores), k)
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """Which live rows pass the filters; None when nothing is filtered. The dense and the

@@ -8,6 +8,7 @@ per-document manifest, is derived from it, so one Chroma server can back many pr
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 import logging
 import threading
 import uuid
@@ -265,7 +266,7 @@ class ChunkStore:
             change.deleted.extend(chunk_ids)
         self.cross_lingual.delete(chunk_ids)  # after the main write: a leftover is dropped by the next sync
 
-    @property
+    @cached_property
     def cross_lingual(self):
         """The e5 side collection for questions in other languages (rag.bridge); may not exist."""
         from rag.bridge import CrossLingualIndex
