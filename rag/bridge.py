@@ -55,14 +55,7 @@ class CrossLingualIndex:
         return self.collection.count() if self.exists() else 0
 
     def _ids(self, collection) -> set[str]:
-        ids: set[str] = set()
-        offset = 0
-        while True:
-            page = collection.get(include=[], limit=5000, offset=offset)
-            if not page["ids"]:
-                return ids
-            ids.update(page["ids"])
-            offset += len(page["ids"])
+        return {i for page in self.store._scan([], collection=collection) for i in page["ids"]}
 
     def pending(self, written: list[str] | None = None) -> tuple[list[str], list[str]]:
         """(chunk ids the main collection has and this lacks, ids this has and the main one lost).
