@@ -84,6 +84,7 @@ class CrossLingualIndex:
             collection.delete(ids=gone[lo : lo + 5000])
         if not missing:
             return 0, 0
+        from rag.ingest.pipeline import encode_longest_first
         from rag.store import chunk_from_record
 
         reused = 0
@@ -99,7 +100,8 @@ class CrossLingualIndex:
             known = self._from_caches(chunks, texts, caches, max_tokens)
             reused += len(known)
             todo = [i for i in range(len(texts)) if i not in known]
-            encoded = self._encode(encode, [texts[i] for i in todo], progress, lo, len(missing)) if todo else None
+            encoded = (encode_longest_first(encode, [texts[i] for i in todo], ENCODE_STEP, progress, lo, len(missing), MESSAGE)
+                       if todo else None)
             dim = encoded.shape[1] if encoded is not None else len(next(iter(known.values())))
             vectors = np.empty((len(texts), dim), dtype=np.float32)
             for i, vector in known.items():
@@ -110,20 +112,6 @@ class CrossLingualIndex:
         if progress:
             progress(len(missing), len(missing), MESSAGE)
         return len(missing), reused
-
-    @staticmethod
-    def _encode(encode, texts: list[str], progress, done: int, total: int) -> np.ndarray:
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # like lengths share a batch
-        out = None
-        for lo in range(0, len(order), ENCODE_STEP):
-            if lo and progress:
-                progress(done + lo, total, MESSAGE)
-            rows = order[lo : lo + ENCODE_STEP]
-            part = encode([texts[i] for i in rows])
-            if out is None:
-                out = np.empty((len(texts), part.shape[1]), dtype=np.float32)
-            out[rows] = part
-        return out
 
     def _from_caches(self, chunks, texts, caches, max_tokens) -> dict[int, np.ndarray]:
         """Row -> e5 vector, for the chunks whose folder carries one for their exact text."""

@@ -107,6 +107,26 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     return list(dict.fromkeys(files)), problems
 
 
+def encode_longest_first(encode, texts: list[str], step: int, progress: ProgressFn | None = None,
+                         done: int = 0, total: int = 0, message: str = "embedding") -> np.ndarray:
+    """`encode` over `texts` in calls of `step`, longest texts first (like lengths share a batch:
+    the batches sentence-transformers would form inside one call), reporting progress between
+    calls; rows come back in the texts' order."""
+    if len(texts) <= step:
+        return encode(texts)
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    vectors = None
+    for lo in range(0, len(order), step):
+        if lo and progress:
+            progress(done + lo, total, message)
+        rows = order[lo : lo + step]
+        part = encode([texts[i] for i in rows])
+        if vectors is None:
+            vectors = np.empty((len(texts), part.shape[1]), dtype=part.dtype)
+        vectors[rows] = part
+    return vectors
+
+
 class IngestService:
     def __init__(self, settings: Settings, store, embedder, cross_lingual=None):
         """embedder: an Embedder, or a function returning one, called only once something needs
@@ -280,21 +300,7 @@ class IngestService:
         question asked while an ingest runs in the same process (the UI) waits for one batch,
         not a whole write batch. Progress (passages encoded; they are stored once per write
         batch) is reported between steps too: a smoother bar, and where a background ingest stops."""
-        step = self.settings.embedding.batch_size
-        if len(texts) <= step:
-            return self.embedder.encode(texts)
-        # The batches sentence-transformers would form inside one call: longest texts first.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        vectors = None
-        for lo in range(0, len(order), step):
-            if lo and progress:
-                progress(done + lo, total, "embedding")
-            rows = order[lo : lo + step]
-            part = self.embedder.encode([texts[i] for i in rows])
-            if vectors is None:
-                vectors = np.empty((len(texts), part.shape[1]), dtype=part.dtype)
-            vectors[rows] = part
-        return vectors
+        return encode_longest_first(self.embedder.encode, texts, self.settings.embedding.batch_size, progress, done, total)
 
     def _chunk(self, doc: Document, digest: str) -> list[Chunk]:
         # Title and date travel with each chunk's embedded text: leave room for them in the window.
