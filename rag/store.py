@@ -449,15 +449,18 @@ class ChunkStore:
         12 at 10k chunks), so only ids come back. A filtered search is exact, over the lexical
         index's copy of the vectors (its date/source/language columns pick the rows): Chroma's
         metadata pre-filter scans SQLite (75 ms at 10k chunks, 2 s at 100k), and restricting
-        HNSW to named ids cost 52-57 ms at 100k.
+        HNSW to named ids cost 52-57 ms at 100k. An unfiltered search is exact in the same way up
+        to retrieval.exact_up_to chunks, and Chroma's HNSW index above.
         """
         if k <= 0:
             return []
         query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
-        if filters.empty:
+        index = self.lexical_index()
+        # HNSW is approximate and built differently each time: unfiltered, exact while a scan is cheap
+        if filters.empty and index.n_live > self.settings.retrieval.exact_up_to:
             return self._nearest(query, k)
-        hits = self.lexical_index().dense_search(query, k, filters)
-        if hits is None:  # an index without vectors: Chroma's own filter
+        hits = index.dense_search(query, k, filters)
+        if hits is None:  # an index without vectors: Chroma's own search and filter
             return self._nearest(query, k, where=chroma_where(filters))
         return hits
 

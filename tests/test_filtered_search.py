@@ -70,6 +70,23 @@ def test_a_filtered_search_is_exact_over_the_passing_chunks(filled, monkeypatch,
     assert all(abs(s - want_scores[i]) < 1e-5 for i, s in got)
 
 
+def test_an_unfiltered_search_is_exact_on_a_store_of_this_size_and_hnsw_above_the_setting(filled, monkeypatch):
+    """Chroma's HNSW is approximate and differs between builds of the same store; up to
+    retrieval.exact_up_to chunks every vector is scored instead."""
+    store, chunks, vectors = filled
+    query = vectors[11] * 0.5 + vectors[400] * 0.5
+    query /= np.linalg.norm(query)
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "_nearest", lambda *a, **kw: pytest.fail("Chroma asked for a small store"))
+        got = store.dense_scores(query, 50)
+    assert [i for i, _ in got] == exact(chunks, vectors, query, 50, lambda c: True)
+    asked = []
+    monkeypatch.setattr(store.settings.retrieval, "exact_up_to", N - 1)
+    monkeypatch.setattr(store, "_nearest", lambda q, k, where=None: asked.append((k, where)) or [])
+    store.dense_scores(query, 50)
+    assert asked == [(50, None)]
+
+
 def test_filtered_search_follows_writes_and_deletes(filled):
     store, chunks, vectors = filled
     filters = Filters(sources=("Kazakh MFA",), date_to=date(2021, 6, 30))
