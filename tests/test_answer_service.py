@@ -133,6 +133,27 @@ def test_a_visit_the_question_presumes_is_checked(service):
     assert answer.text.startswith("The releases don't report that Minister Lund visited Velden")
 
 
+def test_an_unreported_visit_is_corrected_with_who_did_visit_and_where_the_agent_did_meet(embedder):
+    """The correction quotes what the releases report instead, though it shares few words with
+    the question as asked: someone else's visit to the place then, and the agent's own meeting
+    with the question's other party elsewhere; not the agent's unrelated meetings."""
+    visit = paragraph_chunks(
+        "visit", "Trade between Norland and Velden grew by a fifth last year.\n"
+        "The historic visit of President Ilves to Velden this week opened a new chapter in relations.",
+        title="Norland and Velden review relations", published=date(2024, 4, 19))
+    met = paragraph_chunks(
+        "met", "Minister Lund met Foreign Minister Saar of Velden in Geneva on 12 April 2024.\n"
+        "Minister Lund also met the Ostravian ambassador to discuss grain exports.",
+        title="Minister Lund in Geneva", published=date(2024, 4, 12))
+    service = AnswerService(EmbeddingRetriever(visit + met, embedder), embedder, Settings(), today=TODAY)
+    answer = service.ask("What did Minister Lund say when she visited Velden in April 2024?")
+    assert answer.false_premise and not answer.refused
+    assert answer.text.startswith("The releases don't report that Minister Lund visited Velden in April 2024.")
+    assert "President Ilves" in answer.text and "in Geneva" in answer.text
+    assert "Ostravian ambassador" not in answer.text and "Trade between" not in answer.text
+    assert {c.doc_id for c in answer.citations} == {"visit", "met"}
+
+
 def test_an_action_credited_to_others_only_in_unrelated_releases_is_no_false_premise(embedder):
     other = paragraph_chunks("other", "Ostravia proposed a ceasefire that the rebels rejected.",
                              title="Kessel basin", published=date(2024, 10, 1))

@@ -53,6 +53,10 @@ _PERSON_TITLES = frozenset(
 _CAP = r"[A-Z][\w’'.\-]*"
 _NAME_RUN_RE = re.compile(rf"{_CAP}(?:\s+(?:{_CAP}|of|and|the))*")
 _EVENT_STEMS = frozenset(lexical.stem(w) for w in "visit trip travel arrive tour".split())
+# What a correction of an unreported visit may report instead: where and how the agent did meet.
+_MEETING_STEMS = _EVENT_STEMS | frozenset(
+    lexical.stem(w) for w in "meet met meeting talks consultations call spoke hosted held virtual".split()
+)
 
 
 _DOUBLING_ENDINGS = ("mit", "quit", "cur", "fer", "pel", "bar")
@@ -152,25 +156,51 @@ def _about_object(sentence: SourceSentence, object_stems: set[str]) -> bool:
 
 def _check_event(question: Question, claim: Claim, evidence: EvidenceIndex) -> PremiseFinding | None:
     """"during his visit to X [in <period>]": unreported unless a sentence tells of the agent's visit
-    to X (then)."""
+    to X (then). What corrects it: who did visit X then (`others`), and where or how the agent
+    did meet then (`agent_sentences`)."""
     _, place = claim.event
-    aliases = agent_aliases(claim.agent, [s.text for s in evidence.sentences])
     place_words = [w for w in lexical.words(place) if w.lower() not in lexical.STOPWORDS]
+    # the place is never the visitor ("Lund met Minister Saar of Velden" makes Velden an alias)
+    aliases = {a for a in agent_aliases(claim.agent, [s.text for s in evidence.sentences])
+               if not any(lexical.same_agent(a, w) for w in place_words)}
     period_phrase = question.dates.phrase if (question.dates.date_from or question.dates.date_to) else ""
     period = lexical.period_tokens(period_phrase)
+    visits, meetings = [], []
+    # the question's names other than the agent: the place, whom it met ("Turkmenistan's foreign minister")
+    others = question.names - {re.sub(r"['’]s$", "", w).lower() for w in lexical.words(claim.agent)}
     for sentence in evidence.sentences:
-        if not (_EVENT_STEMS & sentence.stems):
+        if not (_MEETING_STEMS & sentence.stems) or sentence.boilerplate or sentence.text.rstrip(" \"'”’)").endswith("?"):
             continue
         chunk = sentence.passage.chunk
-        if not all(lexical.mentions(w, f"{chunk.title}. {sentence.text}") for w in place_words):
-            continue
         if period:
             dated = annotate_relative_dates(sentence.text, chunk.published) if chunk.published else sentence.text
-            if not period <= lexical.period_tokens(dated):
+            if not (period <= lexical.period_tokens(dated) or _published_in(chunk.published, question)):
                 continue
-        if any(_is_alias(n, aliases) for n in re.findall(_CAP, f"{chunk.title} {sentence.text}")):
-            return None  # the agent's visit there is reported
-    return PremiseFinding(claim, "unreported", period=_period_text(question))
+        by_agent = any(_is_alias(n, aliases) for n in re.findall(_CAP, f"{chunk.title} {sentence.text}"))
+        there = all(lexical.mentions(w, f"{chunk.title}. {sentence.text}") for w in place_words)
+        if there and (_EVENT_STEMS & sentence.stems):
+            if by_agent and (not period or period <= lexical.period_tokens(dated)):
+                return None  # the agent's visit there (then) is reported
+            if not by_agent and place_words and lexical.mentions(place_words[-1], sentence.text):
+                visits.append(sentence)  # someone else's visit there
+        elif by_agent and _names_in_sentence(sentence.text, aliases) and _names_any(others, chunk.title, sentence.text):
+            meetings.append(sentence)  # the agent met the question's others, but elsewhere or otherwise
+    return PremiseFinding(claim, "unreported", others=tuple(visits), agent_sentences=tuple(meetings),
+                          period=_period_text(question))
+
+
+def _published_in(published, question: Question) -> bool:
+    first, last = question.dates.date_from, question.dates.date_to
+    return published is not None and (first is None or published >= first) and (last is None or published <= last)
+
+
+def _names_any(names: frozenset[str] | set[str], *texts: str) -> bool:
+    return not names or any(lexical.mentions(n, text) for n in names for text in texts)
+
+
+def _names_in_sentence(text: str, aliases: set[str]) -> bool:
+    """Whether the sentence itself (not only its release's title) names the agent."""
+    return any(_is_alias(n, aliases) for n in re.findall(_CAP, text))
 
 
 def _period_text(question: Question) -> str:

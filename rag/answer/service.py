@@ -258,6 +258,15 @@ class AnswerService:
         if premise is not None:
             if premise.kind == "misattributed":
                 return list(premise.others[:2]) + list(premise.agent_sentences[:1])
+            if premise.claim.event is not None:
+                # an unreported visit: who did visit the place then, and where the agent did meet
+                # then, whatever their relevance to the question as asked (it presumed otherwise)
+                def best(sentences):
+                    return sorted(sentences, key=lambda s: -selection.relevance_of(s.index))[:1]
+
+                correction = best(premise.others) + best(premise.agent_sentences)
+                if correction:
+                    return correction
             # unreported: what the agent did do instead, then what the releases say about the
             # question's other names
             context = [c for part in selection.ranked for c in part if c.relevance >= PREMISE_CONTEXT_THRESHOLD]
