@@ -53,3 +53,27 @@ def test_auto_picks_the_multilingual_model_only_for_non_english_documents():
     assert choose_model(["en", "en", ""]) == MINILM
     assert choose_model(["en", "ru"]) == E5_SMALL
     assert choose_model([]) == MINILM
+
+
+def test_the_answer_layer_reads_e5_cosines_on_minilms_scale(e5, embedder):
+    """The selection model's weights were fitted on MiniLM's cosines; e5's crowd near 0.8 for any
+    pair. Through the evidence index, e5's land where MiniLM's do, related or not."""
+    from rag.answer.evidence import EvidenceIndex
+    from doubles import paragraph_chunks
+    from rag.types import Passage
+
+    text = ("The Kazakh delegation was headed by Deputy Minister of Foreign Affairs Roman Vassilenko.\n"
+            "The parties exchanged views on cooperation within the UN and the OSCE.\n"
+            "The museum opens at nine and closes at five on weekdays.\n"
+            "Heavy rain is expected in the mountains over the weekend.")
+    passages = [Passage(c, 1.0, rank=i + 1) for i, c in enumerate(paragraph_chunks("d", text, per_chunk=1))]
+    question = TEXTS[0]
+    sims = {}
+    for name, encoder in (("minilm", embedder), ("e5", e5)):
+        evidence = EvidenceIndex(passages, encoder)
+        sims[name] = evidence.similarities(evidence.encode([question])[0])
+        raw = evidence.vectors @ evidence.encode([question])[0]
+        sims[name + "-raw"] = raw
+    assert sims["e5-raw"].min() > 0.6  # unrelated sentences too: useless on MiniLM's scale
+    assert np.abs(sims["e5"] - sims["minilm"]).max() < 0.25
+    assert sims["e5"].argmax() == 0 and sims["e5"][2:].max() < 0.2

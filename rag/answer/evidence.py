@@ -183,6 +183,17 @@ class EvidenceIndex:
             return np.zeros((0, 1), dtype=np.float32)
         return np.stack([self._cache[k] for k in keys])
 
+    def similarities(self, query: np.ndarray) -> np.ndarray:
+        """Cosine of every sentence to `query`, on MiniLM's scale whatever the encoder (the
+        selection model's weights were fitted on MiniLM's cosines; see E5Embedder.similarity_map)."""
+        if not self.sentences:
+            return np.zeros(0, dtype=np.float32)
+        return self.calibrate(self.vectors @ query)
+
+    def calibrate(self, cosines):
+        slope, intercept = getattr(self.encoder, "similarity_map", (1.0, 0.0))
+        return cosines * slope + intercept
+
     def weighted_overlap(self, query_stems: set[str] | frozenset[str], stems: frozenset[str]) -> float:
         """Share of the query's content words found in `stems`, each weighted by its rarity among
         the retrieved sentences: in a release about two countries, "discuss" tells more than their names."""

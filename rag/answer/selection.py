@@ -97,7 +97,7 @@ def sentence_features(question: Question, evidence: EvidenceIndex) -> list[list[
     """Per part, the cheap features of every evidence sentence (in evidence order)."""
     parts = [p.search_text for p in question.parts]
     vectors = evidence.encode([question.standalone] + parts)
-    sims_question = evidence.vectors @ vectors[0] if evidence.sentences else np.zeros(0)
+    sims_question = evidence.similarities(vectors[0])
     name_stems = {lexical.stem(w) for name in question.names for w in name.split()}
     context: dict[str, frozenset[str]] = {}
     names_in_passage: dict[str, float] = {}
@@ -109,7 +109,7 @@ def sentence_features(question: Question, evidence: EvidenceIndex) -> list[list[
     names_in = [_names_in(question, s, evidence, names_in_passage[s.key]) for s in evidence.sentences]
     result = []
     for part, vector in zip(question.parts, vectors[1:]):
-        sims = evidence.vectors @ vector if evidence.sentences else np.zeros(0)
+        sims = evidence.similarities(vector)
         stems = lexical.content_stems(part.text) | name_stems
         rows = []
         for s, sim, sim_q, named in zip(evidence.sentences, sims, sims_question, names_in):
@@ -239,7 +239,8 @@ def choose(question: Question, evidence: EvidenceIndex, ranked: tuple[tuple[Cand
     def duplicate(candidate: Candidate) -> bool:
         vector = evidence.vectors[candidate.sentence.index]
         return any(c.sentence.index == candidate.sentence.index
-                   or float(vector @ evidence.vectors[c.sentence.index]) >= DUPLICATE_SIMILARITY for c in chosen)
+                   or float(evidence.calibrate(vector @ evidence.vectors[c.sentence.index])) >= DUPLICATE_SIMILARITY
+                   for c in chosen)
 
     # Each part's best first, so a multi-part question gets every part it can.
     for index, candidates in enumerate(ranked):
