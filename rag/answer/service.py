@@ -265,14 +265,14 @@ class AnswerService:
                     return sorted(sentences, key=lambda s: -selection.relevance_of(s.index))[:1]
 
                 correction = best(premise.others) + best(premise.agent_sentences)
-                if correction:
-                    return correction
+            else:
+                correction = []
             # unreported: what the agent did do instead, then what the releases say about the
             # question's other names
             context = [c for part in selection.ranked for c in part if c.relevance >= PREMISE_CONTEXT_THRESHOLD]
-            own = set(premise.agent_sentences)
+            own = set(premise.agent_sentences) if premise.claim.event is None else set()
             context.sort(key=lambda c: (c.sentence not in own, not _names_other_than_agent(q, c.sentence), -c.relevance))
-            return list(dict.fromkeys(c.sentence for c in context))[:2]
+            return list(dict.fromkeys(correction + [c.sentence for c in context][:2]))
         if release is not None:
             own = [c for part in selection.ranked for c in part if c.sentence.passage.chunk.doc_id == release.doc_id]
             own.sort(key=lambda c: -c.relevance)
