@@ -65,8 +65,8 @@ class CrossLingualIndex:
         at: scanning every id of both collections would cost seconds per write at 100k chunks."""
         if written is not None and self.exists():
             have = set()
-            for lo in range(0, len(written), 5000):
-                have.update(self.collection.get(ids=written[lo : lo + 5000], include=[])["ids"])
+            for page in self.store.pages_of(written):
+                have.update(self.collection.get(ids=page, include=[])["ids"])
             missing = [i for i in dict.fromkeys(written) if i not in have]
             if self.count() + len(missing) == self.store.count():
                 return missing, []
@@ -80,8 +80,8 @@ class CrossLingualIndex:
         of which with vectors from a cache)."""
         missing, gone = self.pending(written)
         collection = self.collection
-        for lo in range(0, len(gone), 5000):
-            collection.delete(ids=gone[lo : lo + 5000])
+        for page in self.store.pages_of(gone):
+            collection.delete(ids=page)
         if not missing:
             return 0, 0
         from rag.ingest.pipeline import encode_longest_first
@@ -133,8 +133,8 @@ class CrossLingualIndex:
     def delete(self, chunk_ids: list[str]) -> None:
         if chunk_ids and self.exists():
             collection = self.collection
-            for lo in range(0, len(chunk_ids), 5000):
-                collection.delete(ids=chunk_ids[lo : lo + 5000])
+            for page in self.store.pages_of(chunk_ids):
+                collection.delete(ids=page)
 
     def drop(self) -> None:
         with self._lock:
@@ -177,8 +177,8 @@ class CrossLingualIndex:
                     self._vectors.update(zip(page["ids"], np.asarray(page["embeddings"], dtype=np.float32)))
             else:
                 collection = self.collection
-                for lo in range(0, len(new), 5000):
-                    got = collection.get(ids=new[lo : lo + 5000], include=["embeddings"])
+                for page in self.store.pages_of(new):
+                    got = collection.get(ids=page, include=["embeddings"])
                     self._vectors.update(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
             if len(self._vectors) > 1.25 * len(live) + 1000:  # deleted chunks pile up: keep only live ones
                 self._vectors = {i: v for i, v in self._vectors.items() if i in live}

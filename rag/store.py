@@ -261,8 +261,8 @@ class ChunkStore:
         if not chunk_ids:
             return
         with self._writing() as change:
-            for lo in range(0, len(chunk_ids), self.max_batch):
-                self.collection.delete(ids=chunk_ids[lo : lo + self.max_batch])
+            for page in self.pages_of(chunk_ids):
+                self.collection.delete(ids=page)
             change.deleted.extend(chunk_ids)
         self.cross_lingual.delete(chunk_ids)  # after the main write: a leftover is dropped by the next sync
 
@@ -437,6 +437,11 @@ class ChunkStore:
         return self._with_boilerplate(sorted(chunks, key=lambda c: c.index))
 
     # -- search ---------------------------------------------------------------------------
+    def pages_of(self, ids: list[str]):
+        """`ids` in runs of at most the largest batch the Chroma client takes in one call."""
+        for lo in range(0, len(ids), self.max_batch):
+            yield ids[lo : lo + self.max_batch]
+
     def dense_search(self, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[tuple[Chunk, float]]:
         hits = self.dense_scores(vector, k, filters)
         by_id = {c.chunk_id: c for c in self.get_chunks([i for i, _ in hits])}
