@@ -133,6 +133,21 @@ def test_a_visit_the_question_presumes_is_checked(service):
     assert answer.text.startswith("The releases don't report that Minister Lund visited Velden")
 
 
+def test_a_misattribution_is_corrected_without_unrelated_news_of_the_agent(embedder):
+    """"What did Ostravia propose?" when Norland proposed: the correction quotes Norland's
+    proposal, not whatever else the release says Ostravia did."""
+    text = ("Norland and Ostravia held consultations on trade in Velden.\n"
+            "The Norland side proposed a joint commission on grain exports.\n"
+            "Ostravia celebrated thirty years of independence with a parade last spring.")
+    chunks = paragraph_chunks("release", text, per_chunk=1, title="Norland and Ostravia consultations",
+                              published=date(2024, 5, 2))
+    service = AnswerService(EmbeddingRetriever(chunks, embedder), embedder, Settings(), today=TODAY)
+    answer = service.ask("What did Ostravia propose?")
+    assert answer.false_premise
+    assert "The Norland side proposed a joint commission" in answer.text
+    assert "parade" not in answer.text
+
+
 def test_an_unreported_visit_is_corrected_with_who_did_visit_and_where_the_agent_did_meet(embedder):
     """The correction quotes what the releases report instead, though it shares few words with
     the question as asked: someone else's visit to the place then, and the agent's own meeting

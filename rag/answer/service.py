@@ -257,7 +257,10 @@ class AnswerService:
         asked-for release's best sentences."""
         if premise is not None:
             if premise.kind == "misattributed":
-                return list(premise.others[:2]) + list(premise.agent_sentences[:1])
+                # what the agent did do instead, only when it bears on the question: "After the
+                # war, Albania saw 45 years of isolation" says nothing about what Albania proposed
+                own = [s for s in premise.agent_sentences if selection.relevance_of(s.index) >= PREMISE_CONTEXT_THRESHOLD]
+                return list(premise.others[:2]) + own[:1]
             if premise.claim.event is not None:
                 # an unreported visit: who did visit the place then, and where the agent did meet
                 # then, whatever their relevance to the question as asked (it presumed otherwise)
