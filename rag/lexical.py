@@ -514,8 +514,7 @@ class LexicalIndex:
         mask = self.alive if mask is None else mask
         if k <= 0 or not mask.any():
             return []
-        q = np.asarray(query, dtype=np.float32).reshape(-1)
-        q = q / (np.linalg.norm(q) or 1.0)
+        q = unit_query(query)
         low = date_key(filters.date_from) if filters.date_from else None
         high = date_key(filters.date_to) if filters.date_to else None
         found_rows, found_scores = [], []
@@ -527,12 +526,8 @@ class LexicalIndex:
             local = np.flatnonzero(mask[start + a : start + b])
             if not len(local):
                 continue
-            if len(local) > (b - a) // 4:  # most of the run passes: read it in order
-                scores = (segment.vectors[a:b] @ q)[local]
-            else:  # few pass: read only theirs
-                scores = segment.vectors[a + local] @ q
             found_rows.append(start + a + local)
-            found_scores.append(scores.astype(np.float32, copy=False))
+            found_scores.append(cosines_of(segment.vectors[a:b], local, q))
         if not found_rows:
             return []
         return self.top(np.concatenate(found_rows), np.concatenate(found_scores), k)
@@ -602,6 +597,19 @@ class LexicalIndex:
         if not len(rows):
             return None
         return np.stack([self.segments[n].vectors[r - self.starts[n]] for n, r in zip(numbers, rows)])
+
+
+def unit_query(query: np.ndarray) -> np.ndarray:
+    """A query vector as float32 of unit length (a zero vector stays zero)."""
+    q = np.asarray(query, dtype=np.float32).reshape(-1)
+    return q / (np.linalg.norm(q) or 1.0)
+
+
+def cosines_of(vectors: np.ndarray, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """float32 scores of `rows` of unit `vectors` against a unit query: when most rows are asked
+    for, the whole block is read in order; when few, only theirs."""
+    scores = (vectors @ query)[rows] if len(rows) > len(vectors) // 4 else vectors[rows] @ query
+    return scores.astype(np.float32, copy=False)
 
 
 def _in_date_order(segment: Segment) -> bool:

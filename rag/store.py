@@ -8,10 +8,10 @@ per-document manifest, is derived from it, so one Chroma server can back many pr
 from __future__ import annotations
 
 import hashlib
-from functools import cached_property
 import logging
 import threading
 import uuid
+from functools import cached_property
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
