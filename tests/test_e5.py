@@ -62,12 +62,12 @@ def test_the_answer_layer_reads_e5_cosines_on_minilms_scale(e5, embedder):
     from doubles import paragraph_chunks
     from rag.types import Passage
 
-    text = ("The Kazakh delegation was headed by Deputy Minister of Foreign Affairs Roman Vassilenko.\n"
+    text = ("The Norland delegation was headed by State Secretary Ilse Varga.\n"
             "The parties exchanged views on cooperation within the UN and the OSCE.\n"
             "The museum opens at nine and closes at five on weekdays.\n"
             "Heavy rain is expected in the mountains over the weekend.")
     passages = [Passage(c, 1.0, rank=i + 1) for i, c in enumerate(paragraph_chunks("d", text, per_chunk=1))]
-    question = TEXTS[0]
+    question = "Who led the Norland delegation at the consultations?"
     sims = {}
     for name, encoder in (("minilm", embedder), ("e5", e5)):
         evidence = EvidenceIndex(passages, encoder)

@@ -257,8 +257,8 @@ class AnswerService:
         asked-for release's best sentences."""
         if premise is not None:
             if premise.kind == "misattributed":
-                # what the agent did do instead, only when it bears on the question: "After the
-                # war, Albania saw 45 years of isolation" says nothing about what Albania proposed
+                # what the agent did do instead, only when it bears on the question: a line of the
+                # agent's history says nothing about what it is said to have proposed
                 own = [s for s in premise.agent_sentences if selection.relevance_of(s.index) >= PREMISE_CONTEXT_THRESHOLD]
                 return list(premise.others[:2]) + own[:1]
             if premise.claim.event is not None:
