@@ -74,4 +74,6 @@ class Catalogue:
         return sorted({d.language for d in self.documents() if d.language})
 
     def newest_date(self) -> date | None:
+        if hasattr(self.store, "newest_date"):  # without listing every release (see ChunkStore.newest_date)
+            return self.store.newest_date()
         return max((d.published for d in self.documents() if d.published), default=None)

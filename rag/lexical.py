@@ -452,6 +452,11 @@ class LexicalIndex:
             for _, segment, live in self._live() for r in live
         ]
 
+    def newest_published(self) -> int:
+        """The latest publication date (yyyymmdd) among the live rows; 0 when none has one."""
+        dated = self.published[self.alive]
+        return int(dated.max()) if dated.size else 0
+
     def boilerplate_shares(self, chunk_ids: list[str]) -> list[float]:
         """How much of each chunk is boilerplate (0 for ids this index does not hold)."""
         rows = [self.row_of(i) for i in chunk_ids]

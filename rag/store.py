@@ -416,6 +416,12 @@ class ChunkStore:
                 )
         return sorted(per_doc.values(), key=lambda d: (d.published or date.min, d.title), reverse=True)
 
+    def newest_date(self) -> date | None:
+        """Publication date of the newest stored release, from the lexical index's date column
+        (listing the documents scans Chroma's metadata: 0.34 s of a cold `rag ask` at 12k chunks)."""
+        key = self.lexical_index().newest_published()
+        return date(key // 10000, key // 100 % 100, key % 100) if key else None
+
     def get_chunks(self, chunk_ids: list[str]) -> list[Chunk]:
         """The chunks, in the order asked, each with its boilerplate spans marked."""
         if not chunk_ids:

@@ -91,6 +91,7 @@ def test_catalogue_searches_titles_and_sees_another_process_s_writes(store, embe
     assert catalogue.stats()["documents"] == 5 and catalogue.newest_date() == date(2026, 1, 5)
     other.delete(["new:h:0"])
     assert catalogue.search_titles("hydrogen").total == 0 and catalogue.stats()["chunks"] == 4
+    assert catalogue.newest_date() == date(2025, 3, 21)  # the deleted release's date no longer counts
 
 
 @pytest.mark.parametrize("mode, fusion", [("dense", "minmax"), ("lexical", "minmax"), ("hybrid", "minmax"),
