@@ -47,6 +47,19 @@ def test_scores_are_bm25s_lucene_scores(releases):
         assert np.allclose([s for _, s in got], scores[0], rtol=1e-5), question
 
 
+def test_the_tokenizer_drops_bm25s_s_stop_words_without_importing_scipy():
+    import subprocess
+    import sys
+
+    from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_RUSSIAN
+
+    from rag.lexical import _STOPWORDS
+
+    assert _STOPWORDS == frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_RUSSIAN)
+    probe = "import sys, rag.lexical; print('scipy' in sys.modules)"  # a cold `rag ask` imports rag.lexical
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
 def test_adds_and_deletes_give_the_index_a_full_build_would(releases):
     ids = [f"r{i}" for i in range(len(releases))]
     n = len(ids)
