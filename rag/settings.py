@@ -88,7 +88,8 @@ class RetrievalSettings(_Section):
 
 
 # The answer layer's rules that can be switched off one at a time (for the ablation in eval/README.md).
-AnswerRule = Literal["types", "roles", "premise", "boilerplate", "parts", "conversation", "release", "period"]
+AnswerRule = Literal["types", "roles", "premise", "boilerplate", "parts", "conversation", "release", "period",
+                     "part-periods"]
 
 
 class AnswerSettings(_Section):
@@ -99,7 +100,8 @@ class AnswerSettings(_Section):
         default_factory=list,
         description="rules to switch off, for ablations: types (answer types), roles (a named role must be "
         "named), premise (false-premise check), boilerplate, parts (multi-part splitting), conversation "
-        "(follow-up rewriting), release (\"the latest release\" answers), period (event dates looked up in the text)",
+        "(follow-up rewriting), release (\"the latest release\" answers), period (event dates looked up in the text), "
+        "part-periods (a part naming its own period is searched and answered in it)",
     )
 
 

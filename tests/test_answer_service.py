@@ -169,6 +169,30 @@ def test_an_unreported_visit_is_corrected_with_who_did_visit_and_where_the_agent
     assert "in Geneva" in second.quote and second.doc_id == "met"
 
 
+def test_each_part_of_a_question_is_answered_in_the_period_it_names(embedder):
+    """"How much in 2022, and how much in 2023?": the second part is searched and answered among
+    the 2023 releases, not filled from the first part's period (nor left to the first's release)."""
+    def grant(doc_id, year, amount):
+        return paragraph_chunks(
+            doc_id, f"Norland opened its annual scholarship round for students from Ostravia.\n"
+            f"This year Norland awards scholarships worth {amount} to Ostravian students.",
+            title=f"Norland scholarships {year}", published=date(year, 9, 1))
+
+    chunks = grant("y2022", 2022, "4 million crowns") + grant("y2023", 2023, "6 million crowns")
+    service = AnswerService(EmbeddingRetriever(chunks, embedder), embedder, Settings(), today=TODAY)
+    question = "How much did Norland award in scholarships to Ostravian students in 2022, and how much in 2023?"
+    answer = service.ask(question)
+    assert "4 million crowns" in answer.text and "6 million crowns" in answer.text
+    periods = [(f.date_from, f.date_to) for _, f, _ in service.retriever.calls]
+    assert (date(2023, 1, 1), date(2023, 12, 31)) in periods  # the second part searched its own year
+    off = AnswerService(EmbeddingRetriever(chunks, embedder), embedder,
+                        Settings(answer={"disable": ["part-periods"]}), today=TODAY).ask(question)
+    assert "6 million crowns" not in off.text
+    # Asked for no period, near-identical sentences with different figures are two facts, not a repeat
+    both = service.ask("How much did Norland award in scholarships to Ostravian students?").text
+    assert "4 million crowns" in both and "6 million crowns" in both
+
+
 def test_an_action_credited_to_others_only_in_unrelated_releases_is_no_false_premise(embedder):
     other = paragraph_chunks("other", "Ostravia proposed a ceasefire that the rebels rejected.",
                              title="Kessel basin", published=date(2024, 10, 1))

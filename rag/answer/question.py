@@ -49,6 +49,9 @@ class QuestionPart:
     several: bool = False  # asks for a list ("which countries ...")
     focus: frozenset[str] = frozenset()  # content stems of this part that are not names
     query: str = ""  # what to search and compare with: the text, completed when elliptical
+    # The part's own period when it names one other than the question's first ("How much in
+    # June 2021, and how much after the June 2022 earthquake?"): its passages are searched there.
+    dates: DateIntent | None = None
 
     @property
     def search_text(self) -> str:
@@ -118,7 +121,7 @@ def analyse(text: str, history: Sequence[tuple[str, str]] = (), today: date | No
     query = dates.strip_from(standalone) if not dates.prefer_recent else standalone
     names = frozenset(lexical.critical_names(standalone))
     pieces = [standalone] if "parts" in disable else split_parts(standalone)
-    parts = tuple(_part(piece, names, words, dates, pieces[0] if i else "") for i, piece in enumerate(pieces))
+    parts = tuple(_part(piece, names, words, dates, pieces[0] if i else "", today) for i, piece in enumerate(pieces))
     parse = parse_question(standalone)
     return Question(
         text=text.strip(), standalone=standalone, query=query, dates=dates, parts=parts, names=names,
@@ -189,17 +192,21 @@ def _plural(noun: str, nouns: frozenset[str]) -> bool:
 ELLIPTICAL_WORDS = 2
 
 
-def _part(text: str, names: frozenset[str], words: Words, dates: DateIntent, first: str = "") -> QuestionPart:
-    """One part; what it searches and is compared with leaves out the question's date phrase
-    (retrieval filters by it: a sentence need not repeat it)."""
+def _part(text: str, names: frozenset[str], words: Words, dates: DateIntent, first: str = "",
+          today: date | None = None) -> QuestionPart:
+    """One part; what it searches and is compared with leaves out its date phrase (retrieval
+    filters by it: a sentence need not repeat it)."""
     kind, several = answer_type_of(text)
+    own = parse_date_intent(text, today) if first else dates
+    if own.empty or own == dates:
+        own = dates
     name_stems = {lexical.stem(n) for name in names for n in name.split()}
-    bare = dates.strip_from(text) if not dates.prefer_recent else text
+    bare = own.strip_from(text) if not own.prefer_recent else text
     focus = frozenset(s for s in lexical.content_stems(bare) if s not in name_stems)
     query = bare if bare != text else ""
-    if first and len(lexical.content_stems(text)) <= ELLIPTICAL_WORDS:
-        query = f"{text} {parse_date_intent(first).strip_from(first)}"  # its own period, the first's topic
-    return QuestionPart(text, kind, several, focus, query)
+    if first and len(lexical.content_stems(bare)) <= ELLIPTICAL_WORDS:
+        query = f"{bare} {parse_date_intent(first).strip_from(first)}"  # its own period, the first's topic
+    return QuestionPart(text, kind, several, focus, query, own if own is not dates else None)
 
 
 _PRONOUNS = frozenset("i you he she it we they this that these those someone anyone".split())

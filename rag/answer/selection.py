@@ -194,9 +194,12 @@ def rank(question: Question, evidence: EvidenceIndex, annotator: Annotator,
     def usable(sentence: SourceSentence) -> bool:
         return eligible(sentence) and (keep is None or keep(sentence))
 
+    periods = _part_periods(question, evidence) if "part-periods" not in disable else {}
     for index, part in enumerate(question.parts):
         rows = features[index]
-        cheap = [(s, f, _score(f, weights.CHEAP)) for s, f in zip(evidence.sentences, rows) if usable(s)]
+        period = periods.get(index)
+        cheap = [(s, f, _score(f, weights.CHEAP)) for s, f in zip(evidence.sentences, rows)
+                 if usable(s) and (period is None or period(s))]
         cheap.sort(key=lambda item: -item[2])
         if not part.typed or "types" in disable:
             ranked.append(tuple(Candidate(s, index, p, f) for s, f, p in cheap))
@@ -219,6 +222,27 @@ def rank(question: Question, evidence: EvidenceIndex, annotator: Annotator,
     return tuple(ranked)
 
 
+def _part_periods(question: Question, evidence: EvidenceIndex) -> dict[int, Callable[[SourceSentence], bool]]:
+    """For a question whose parts name different periods ("How much in June 2021, and how much
+    after the June 2022 earthquake?"): per part, a test that a sentence's release was published
+    in that part's period. A part with no release of its period keeps every sentence."""
+    if all(part.dates is None for part in question.parts):
+        return {}
+    tests = {}
+    for index, part in enumerate(question.parts):
+        dates = part.dates or question.dates
+        if dates.date_from is None and dates.date_to is None:
+            continue
+
+        def within(s: SourceSentence, low=dates.date_from, high=dates.date_to) -> bool:
+            day = s.passage.chunk.published
+            return day is not None and (low is None or day >= low) and (high is None or day <= high)
+
+        if any(within(s) for s in evidence.sentences):
+            tests[index] = within
+    return tests
+
+
 def select(question: Question, evidence: EvidenceIndex, annotator: Annotator,
            keep: Callable[[SourceSentence], bool] | None = None, disable: frozenset[str] = frozenset()) -> Selection:
     """The sentences that answer the question: each part's best, then other relevant ones."""
@@ -237,9 +261,13 @@ def choose(question: Question, evidence: EvidenceIndex, ranked: tuple[tuple[Cand
     unanswered = []
 
     def duplicate(candidate: Candidate) -> bool:
+        """The same sentence, or one saying the same: near-identical wording and no figure of its
+        own (this year's release repeating last year's with a new amount states a new fact)."""
         vector = evidence.vectors[candidate.sentence.index]
+        figures = lexical.numbers(candidate.sentence.text)
         return any(c.sentence.index == candidate.sentence.index
-                   or float(evidence.calibrate(vector @ evidence.vectors[c.sentence.index])) >= DUPLICATE_SIMILARITY
+                   or (float(evidence.calibrate(vector @ evidence.vectors[c.sentence.index])) >= DUPLICATE_SIMILARITY
+                       and figures <= lexical.numbers(c.sentence.text))
                    for c in chosen)
 
     # Each part's best first, so a multi-part question gets every part it can.

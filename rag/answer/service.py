@@ -105,7 +105,7 @@ class AnswerService:
         """Retrieve for the question and select the sentences that answer it."""
         k = top_k or self.settings.retrieval.top_k
         wanted = question.filters(filters)
-        found = Gathered(question, wanted, self._retrieve(question, wanted, k))
+        found = Gathered(question, wanted, self._retrieve(question, wanted, k, explicit=filters))
         if (not found.passages and "period" not in self.disabled
                 and (wanted.date_from, wanted.date_to) != (filters.date_from, filters.date_to)):
             # Nothing was published in the question's period, but the period may be when the event
@@ -238,15 +238,20 @@ class AnswerService:
             self._generators[backend] = make_generator(backend, self.settings.generator)
         return self._generators[backend]
 
-    def _retrieve(self, question: Question, filters: Filters, k: int, with_period: bool = False) -> list[Passage]:
-        """The passages for the question, and for each part of a multi-part one."""
+    def _retrieve(self, question: Question, filters: Filters, k: int, with_period: bool = False,
+                  explicit: Filters | None = None) -> list[Passage]:
+        """The passages for the question, and for each part of a multi-part one (a part that
+        names its own period, in that period; `explicit`: the user's filters, which win)."""
         query = question.standalone if with_period else question.query
         recent = question.dates.prefer_recent
         passages = self.retriever.retrieve(query, filters=filters, k=k, recent=recent)
         if len(question.parts) > 1:
             have = {p.chunk.chunk_id for p in passages}
             for part in question.parts:
-                extra = self.retriever.retrieve(part.search_text, filters=filters, k=k, recent=recent)
+                own = filters
+                if part.dates is not None and explicit is not None and "part-periods" not in self.disabled:
+                    own = part.dates.merge_into(explicit)
+                extra = self.retriever.retrieve(part.search_text, filters=own, k=k, recent=recent)
                 new = [p for p in extra if p.chunk.chunk_id not in have][:PART_PASSAGES]
                 have.update(p.chunk.chunk_id for p in new)
                 passages += new
