@@ -85,6 +85,13 @@ def test_relative_dates_in_a_release_are_resolved_against_its_date(text, publish
     assert expected in annotate_relative_dates(text, published)
 
 
+def test_rolling_periods_are_not_read_as_calendar_ones_and_a_sentence_may_open_with_one():
+    text = "Aid reached 30 million crowns in the last year. Last year it was 20 million; over the next month, more."
+    annotated = annotate_relative_dates(text, date(2022, 6, 28))
+    assert "in the last year." in annotated and "over the next month," in annotated  # twelve months, not 2021
+    assert "Last year [2021]" in annotated
+
+
 def test_annotation_is_idempotent_and_leaves_absolute_dates_alone():
     once = annotate_relative_dates("the UN General Assembly last September", date(2025, 3, 21))
     assert annotate_relative_dates(once, date(2025, 3, 21)) == once

@@ -173,8 +173,9 @@ _MONTH_NAMES = "|".join(m.capitalize() for m in MONTHS)
 _IN_RELEASE_RE = re.compile(
     rf"\b(?P<whole>(?:(?P<which>last|next|this|past)\s+(?P<month>{_MONTH_NAMES}))"
     rf"|(?:(?P<month2>{_MONTH_NAMES})\s+(?P<which2>this|last|next)\s+year)"
-    rf"|(?:(?P<which3>last|next|this)\s+year)"
-    rf"|(?:(?P<which4>last|next|this)\s+month)"
+    # "the last year", "over the next month": a rolling twelve months or thirty days, no calendar one
+    rf"|(?:(?<![Tt]he )(?P<which3>[Ll]ast|[Nn]ext|[Tt]his)\s+year)"
+    rf"|(?:(?<![Tt]he )(?P<which4>[Ll]ast|[Nn]ext|[Tt]his)\s+month)"
     rf"|yesterday|today|tomorrow)\b(?!\s*\[)",
 )
 
@@ -204,9 +205,9 @@ def _resolve(m: re.Match, published: date) -> str | None:
         offset = {"this": 0, "last": -1, "next": 1}[m.group("which2")]
         return f"{m.group('month2')} {published.year + offset}"
     if m.group("which3"):
-        return str(published.year + {"this": 0, "last": -1, "next": 1}[m.group("which3")])
+        return str(published.year + {"this": 0, "last": -1, "next": 1}[m.group("which3").lower()])
     if m.group("which4"):
-        offset = {"this": 0, "last": -1, "next": 1}[m.group("which4")]
+        offset = {"this": 0, "last": -1, "next": 1}[m.group("which4").lower()]
         index = published.year * 12 + published.month - 1 + offset
         return f"{MONTHS[index % 12].capitalize()} {index // 12}"
     word = m.group("whole")
