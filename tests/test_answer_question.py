@@ -101,3 +101,21 @@ def test_rules_can_be_switched_off_for_an_ablation():
     assert analyse("And the Ostravian one?", history, disable=frozenset({"conversation"})).standalone == \
         "And the Ostravian one?"
     assert len(analyse("Who signed it and what does it fund?", disable=frozenset({"parts"})).parts) == 1
+
+
+@pytest.mark.parametrize("question, language, expected", [
+    ("Кто подписал соглашение о рыболовстве?", "ru", ("agent", False)),
+    ("Сколько стипендий выделила Норландия?", "ru", ("number", False)),
+    ("Какие страны присоединились к инициативе?", "ru", ("place", True)),
+    ("Какие высокопоставленные официальные лица посетили Вельден?", "ru", ("person", True)),
+    ("Когда откроется посольство Норландии?", "ru", ("date", False)),
+    ("Почему переговоры были отложены?", "ru", ("reason", False)),
+    ("Что обсуждали министры?", "ru", ("statement", False)),
+    ("Келісімге кім қол қойды?", "kk", ("agent", False)),
+    ("Қандай елдер бастамаға қосылды?", "kk", ("place", True)),
+    ("Норландияның бюджеті қандай болды?", "kk", ("number", False)),  # the head noun before the question word
+    ("Елшілік қашан ашылады?", "kk", ("date", False)),
+])
+def test_russian_and_kazakh_questions_are_typed_by_their_question_words_and_head_nouns(question, language, expected):
+    assert answer_type_of(question, language) == expected
+    assert analyse(question).parts[0].answer_type == expected[0]  # the language is detected

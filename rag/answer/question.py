@@ -121,7 +121,8 @@ def analyse(text: str, history: Sequence[tuple[str, str]] = (), today: date | No
     query = dates.strip_from(standalone) if not dates.prefer_recent else standalone
     names = frozenset(lexical.critical_names(standalone))
     pieces = [standalone] if "parts" in disable else split_parts(standalone)
-    parts = tuple(_part(piece, names, words, dates, pieces[0] if i else "", today) for i, piece in enumerate(pieces))
+    parts = tuple(_part(piece, names, words, dates, pieces[0] if i else "", today, language)
+                  for i, piece in enumerate(pieces))
     parse = parse_question(standalone)
     return Question(
         text=text.strip(), standalone=standalone, query=query, dates=dates, parts=parts, names=names,
@@ -167,6 +168,8 @@ def answer_type_of(question: str, language: str = "en") -> tuple[AnswerType, boo
     for opening, kind in words.wh_types.items():
         if " " in opening and re.search(rf"\b{opening}\b", low):  # "how many", "how much", ...
             return kind, False
+    if words.which_words:  # a language without a parser here: its question words and head nouns
+        return _typed_by_words(re.findall(r"\w+(?:-\w+)*", question.lower()), words, language)
     parse = parse_question(question)
     if parse.wh_noun:
         for kind, nouns in words.head_nouns.items():
@@ -181,6 +184,37 @@ def answer_type_of(question: str, language: str = "en") -> tuple[AnswerType, boo
     return "statement", False
 
 
+def _typed_by_words(tokens: list[str], words: Words, language: str) -> tuple[AnswerType, bool]:
+    """The type a question word fixes, or the head noun of a "which" word (up to two adjectives
+    may stand between: "какие высокопоставленные официальные лица")."""
+    for i, token in enumerate(tokens):
+        if token in words.which_words:
+            # after it, or (a Kazakh predicate: "сауда көлемі қандай болды?") just before it
+            for noun in tokens[i + 1 : i + 4] + tokens[max(i - 2, 0) : i][::-1]:
+                kind = _head_kind(noun, words, language)
+                if kind:
+                    several = token in words.plural_which or any(e in noun[-6:] for e in words.plural_endings)
+                    return kind, several
+            return "statement", token in words.plural_which
+        if token in words.wh_types:
+            return words.wh_types[token], False
+    return "statement", False
+
+
+def _head_kind(word: str, words: Words, language: str) -> str | None:
+    """The answer type whose head noun `word` is an inflected form of (the longest match wins)."""
+    best, length = None, 0
+    for kind, nouns in words.head_nouns.items():
+        for noun in nouns:
+            if language == "ru":
+                hit = lexical.stem(word) == lexical.stem(noun)
+            else:  # suffixes stack on an unchanging stem: "құрылымдар" is "құрылым" + plural
+                hit = word.startswith(noun) and len(word) - len(noun) <= 8
+            if hit and len(noun) > length:
+                best, length = kind, len(noun)
+    return best
+
+
 def _plural(noun: str, nouns: frozenset[str]) -> bool:
     """"countries", "officials": a plural of one of `nouns`, not a singular ending in s ("status")."""
     if not noun.endswith("s") or noun.endswith("ss"):
@@ -193,10 +227,10 @@ ELLIPTICAL_WORDS = 2
 
 
 def _part(text: str, names: frozenset[str], words: Words, dates: DateIntent, first: str = "",
-          today: date | None = None) -> QuestionPart:
+          today: date | None = None, language: str = "en") -> QuestionPart:
     """One part; what it searches and is compared with leaves out its date phrase (retrieval
     filters by it: a sentence need not repeat it)."""
-    kind, several = answer_type_of(text)
+    kind, several = answer_type_of(text, language)
     own = parse_date_intent(text, today) if first else dates
     if own.empty or own == dates:
         own = dates

@@ -8,7 +8,7 @@ head nouns that say what kind of answer a question wants.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 def _set(text: str) -> frozenset[str]:
@@ -49,6 +49,13 @@ class Words:
     anaphoric_openings: frozenset[str]
     # Person nouns that name no particular role ("which officials", "what people").
     generic_person_nouns: frozenset[str]
+    # "which/what kind of" words that a head noun follows ("какие страны", "қандай құрылымдар"): for
+    # languages without a parser here; English questions are parsed by spaCy instead.
+    which_words: frozenset[str] = frozenset()
+    # Plural forms among which_words (Russian "какие"), or noun endings that mark a plural
+    # (Kazakh -лар/-лер ...): the question asks for several.
+    plural_which: frozenset[str] = frozenset()
+    plural_endings: tuple[str, ...] = ()
 
 
 ENGLISH = Words(
@@ -141,7 +148,70 @@ ENGLISH = Words(
     ),
 )
 
-WORDS: dict[str, Words] = {"en": ENGLISH}
+# Russian and Kazakh questions (a reader of the Kazakh MFA asks in either) are typed by their
+# question words and the head noun after "какой"/"қандай"; the releases they are answered from are
+# English, so only these lists are needed: the rest is English's. Head nouns are matched by stem
+# (Russian Snowball) or as a prefix (Kazakh suffixes stack on an unchanging stem).
+RUSSIAN = replace(
+    ENGLISH,
+    wh_types={
+        "кто": "agent", "кого": "agent", "кому": "agent", "кем": "agent", "чей": "agent", "чья": "agent",
+        "чьё": "agent", "чьи": "agent", "где": "place", "куда": "place", "откуда": "place", "когда": "date",
+        "почему": "reason", "зачем": "reason", "сколько": "number", "скольким": "number", "скольких": "number",
+    },
+    which_words=_set("какой какая какое какие какого какую каким какими каких каком какой-либо каков какова каково каковы"),
+    plural_which=_set("какие каким какими каких каковы"),
+    head_nouns={
+        "person": _set(
+            """человек люди лицо лица чиновник чиновники министр министры посол послы дипломат дипломаты лидер
+            лидеры руководитель руководители президент президенты секретарь госсекретарь представитель
+            представители глава главы председатель директор губернатор мэр командующий координатор консул
+            заместитель делегат делегаты член члены журналист журналисты активист активисты кандидат победитель
+            основатель сотрудник сотрудники переговорщик посланник спикер"""
+        ),
+        "organisation": _set(
+            """организация организации агентство компания компании фирма группа орган органы учреждение банк фонд
+            совет комиссия комитет суд министерство ведомство департамент партия альянс союз структура структуры"""
+        ),
+        "place": _set(
+            """страна страны город города столица регион регионы область провинция государство государства место
+            территория порт граница остров район"""
+        ),
+        "date": _set("дата день год месяц неделя время"),
+        "number": _set("число количество сумма объём объем стоимость цена бюджет доля процент размер население оборот"),
+        "name": _set(
+            """соглашение соглашения договор договоры программа программы инициатива инициативы проект проекты
+            закон законы план партнёрство механизм платформа конференция саммит диалог форум конвенция стратегия
+            санкции резолюция премия награда название"""
+        ),
+    },
+)
+KAZAKH = replace(
+    ENGLISH,
+    wh_types={
+        "кім": "agent", "кімді": "agent", "кімнің": "agent", "кімге": "agent", "кіммен": "agent",
+        "қайда": "place", "қайдан": "place", "қашан": "date", "неге": "reason", "неліктен": "reason",
+        "неше": "number", "қанша": "number",
+    },
+    which_words=_set("қандай қай қайсы"),
+    plural_endings=("лар", "лер", "дар", "дер", "тар", "тер"),
+    head_nouns={
+        "person": _set(
+            """адам тұлға министр елші дипломат басшы президент хатшы өкіл төраға директор әкім делегат мүше
+            журналист орынбасар қызметкер"""
+        ),
+        "organisation": _set("ұйым агенттік компания топ орган мекеме банк қор кеңес комиссия комитет сот министрлік партия одақ құрылым"),
+        "place": _set("ел мемлекет қала астана аймақ облыс өңір аумақ шекара арал аудан"),
+        "date": _set("күн жыл ай апта уақыт"),
+        "number": _set("сан мөлшер сома көлем құн баға бюджет үлес пайыз халық айналым"),
+        "name": _set(
+            """келісім шарт бағдарлама бастама жоба заң жоспар әріптестік механизм платформа конференция саммит
+            диалог форум конвенция стратегия санкция қарар сыйлық атау"""
+        ),
+    },
+)
+
+WORDS: dict[str, Words] = {"en": ENGLISH, "ru": RUSSIAN, "kk": KAZAKH}
 
 
 def words_for(language: str = "en") -> Words:
