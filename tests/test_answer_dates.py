@@ -96,3 +96,20 @@ def test_annotation_is_idempotent_and_leaves_absolute_dates_alone():
     once = annotate_relative_dates("the UN General Assembly last September", date(2025, 3, 21))
     assert annotate_relative_dates(once, date(2025, 3, 21)) == once
     assert annotate_relative_dates("in September 2023", date(2025, 3, 21)) == "in September 2023"
+
+
+@pytest.mark.parametrize("question, first, last, phrase", [
+    ("Что сказал министр в мае 2022 года?", date(2022, 5, 1), date(2022, 5, 31), "в мае 2022 года"),
+    ("Что подписали 21 марта 2025 г.?", date(2025, 3, 21), date(2025, 3, 21), "21 марта 2025 г."),
+    ("Сколько стипендий выдали в 2021 году?", date(2021, 1, 1), date(2021, 12, 31), "в 2021 году"),
+    ("Кто приезжал в Вельден весной 2022 года?", date(2022, 3, 1), date(2022, 5, 31), "весной 2022 года"),
+    ("2022 жылғы мамырда министр не айтты?", date(2022, 5, 1), date(2022, 5, 31), "2022 жылғы мамырда"),
+    ("2022 жылдың көктемінде кім барды?", date(2022, 3, 1), date(2022, 5, 31), "2022 жылдың көктемінде"),
+    ("2021 жылы не болды?", date(2021, 1, 1), date(2021, 12, 31), "2021 жылы"),
+    ("What did Norland announce in spring 2022?", date(2022, 3, 1), date(2022, 5, 31), "in spring 2022"),
+    ("Who visited in the winter of 2022?", date(2021, 12, 1), date(2022, 2, 28), "in the winter of 2022"),
+])
+def test_seasons_and_russian_and_kazakh_months_and_years_filter_the_question(question, first, last, phrase):
+    intent = parse_date_intent(question, date(2025, 3, 21))
+    assert (intent.date_from, intent.date_to, intent.phrase) == (first, last, phrase)
+    assert phrase not in intent.strip_from(question)  # the query loses the whole phrase, year words too

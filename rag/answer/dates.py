@@ -108,7 +108,58 @@ def parse_date_intent(question: str, today: date | None = None) -> DateIntent:
         return DateIntent()
 
 
+# Seasons ("in spring 2022", "весной 2022 года", "2022 жылдың көктемінде"), and months and years
+# as Russian and Kazakh write them ("в мае 2022 года", "21 марта 2025 г.", "2022 жылғы мамырда",
+# "2021 жылы"): the phrase takes the case endings and year words along, so the query loses them.
+_YEAR_NUMBER = r"(?P<year>(?:19|20)\d\d)"
+_RU_YEAR_WORD = r"(?:\s*(?:года|году|год|г\.|г\b))?"
+_RU_MONTHS = {"январ": 1, "феврал": 2, "март": 3, "апрел": 4, "ма": 5, "июн": 6, "июл": 7, "август": 8,
+              "сентябр": 9, "октябр": 10, "ноябр": 11, "декабр": 12}
+_KK_MONTHS = {"қаңтар": 1, "ақпан": 2, "наурыз": 3, "сәуір": 4, "мамыр": 5, "маусым": 6, "шілде": 7, "тамыз": 8,
+              "қыркүйек": 9, "қазан": 10, "қараша": 11, "желтоқсан": 12}
+_SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12, "весн": 3, "лет": 6, "осен": 9,
+            "зим": 12, "көктем": 3, "жаз": 6, "күз": 9, "қыс": 12}  # the season's first month
+_WORLD_DATE_RES = (
+    re.compile(rf"\b(?:in\s+)?(?:the\s+)?(?P<season>spring|summer|autumn|fall|winter)\s+(?:of\s+)?{_YEAR_NUMBER}\b",
+               re.IGNORECASE),
+    re.compile(rf"(?<!\w)(?P<season>весн|лет|осен|зим)(?:ой|ом|ью|а|о|ь)\s+{_YEAR_NUMBER}{_RU_YEAR_WORD}", re.IGNORECASE),
+    re.compile(rf"(?<!\w)(?:в\s+)?(?:(?P<day>\d{{1,2}})\s+)?(?P<month>январ|феврал|март|апрел|ма|июн|июл|август|"
+               rf"сентябр|октябр|ноябр|декабр)(?:[ьяейу]|а|е)?\s+{_YEAR_NUMBER}{_RU_YEAR_WORD}", re.IGNORECASE),
+    re.compile(rf"{_YEAR_NUMBER}\s*(?:жыл\w*|ж\.)\s+(?P<season>көктем|жаз|күз|қыс)\w*", re.IGNORECASE),
+    re.compile(rf"{_YEAR_NUMBER}\s*(?:жыл\w*|ж\.)\s+(?:(?P<day>\d{{1,2}})\s+)?(?P<month>{'|'.join(_KK_MONTHS)})\w*"
+               r"(?:\s+айында)?", re.IGNORECASE),
+    re.compile(rf"(?<!\w)(?:в\s+)?{_YEAR_NUMBER}\s*(?:году|года|г\.)", re.IGNORECASE),
+    re.compile(rf"{_YEAR_NUMBER}\s*(?:жыл\w*|ж\.)", re.IGNORECASE),
+)
+
+
+def _world_date(question: str) -> DateIntent | None:
+    """A season, or a Russian or Kazakh month or year (see _WORLD_DATE_RES); None when there is none."""
+    for pattern in _WORLD_DATE_RES:
+        m = pattern.search(question)
+        if not m:
+            continue
+        year, g = int(m.group("year")), m.groupdict()
+        phrase = m.group().strip()
+        if g.get("season"):
+            first = _SEASONS[g["season"].lower()]
+            start = date(year - 1, 12, 1) if first == 12 else date(year, first, 1)
+            end_month = 2 if first == 12 else first + 2
+            return DateIntent(start, _month_span(year, end_month)[1], phrase=phrase)
+        if g.get("month"):
+            name = g["month"].lower()
+            month = _RU_MONTHS.get(name) or _KK_MONTHS[name]
+            if g.get("day"):
+                day = date(year, month, int(g["day"]))
+                return DateIntent(day, day, phrase=phrase)
+            return DateIntent(*_month_span(year, month), phrase=phrase)
+        return DateIntent(date(year, 1, 1), date(year, 12, 31), phrase=phrase)
+    return None
+
+
 def _parse(question: str, today: date) -> DateIntent:
+    if found := _world_date(question):
+        return found
     if m := _RANGE_RE.search(question):
         return DateIntent(_point(m, "a")[0], _point(m, "b")[1], phrase=m.group())
     if m := _SINCE_RE.search(question):
