@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import os
 import re
 import uuid
 from dataclasses import dataclass, field, replace
@@ -67,6 +68,20 @@ def stem(word: str) -> str:
     if any(ch in _KAZAKH_ONLY for ch in word):
         return word[:_KAZAKH_PREFIX]
     return _RUSSIAN.stemWord(word)
+
+
+# Russian and Kazakh letters in the English spelling of names (BGN/PCGN-like; "дж" -> j and a
+# final "ия" -> ia as English writes Tajikistan and Albania).
+_TRANSLIT = dict(zip(
+    "абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі",
+    "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch - y - e yu ya a g k n o u u h i".split(),
+))
+_CYRILLIC_NAME = re.compile(r"(?<!\w)[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]+")  # each part of "Нур-Султан" too
+
+
+def transliterate(word: str) -> str:
+    word = word.replace("дж", "j").replace("ия", "ia")
+    return "".join(_TRANSLIT.get(ch, ch) for ch in word).replace("-", "")
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
@@ -132,6 +147,38 @@ class Vocabulary:
         self.generation = generation
         self.terms: list[str] = list(terms or [])
         self.ids: dict[str, int] = {t: i for i, t in enumerate(self.terms)}
+
+    def cross_script(self, query: str) -> list[int]:
+        """Terms of this (Latin-script) vocabulary that the query's capitalised Cyrillic words
+        name: "Блинкена" -> blinken, "Узбекистаном" -> uzbekistan, "Зея" -> zeya. A Russian or
+        Kazakh question about English releases otherwise shares no term with them; its names,
+        transliterated, share a long prefix with the English spelling (the endings differ)."""
+        found: list[int] = []
+        for word in _CYRILLIC_NAME.findall(query):
+            latin = transliterate(word.lower())
+            if len(latin) == 3 and latin in self.ids:  # "Нур" of "Нур-Султан"
+                found.append(self.ids[latin])
+                continue
+            best, terms = 0, []
+            for term in self._by_prefix().get(latin[:4], ()):
+                # all of the term but its last letter, and at most 5 letters of case ending or suffix
+                shared = len(os.path.commonprefix([term, latin]))
+                if shared >= len(term) - 1 and shared >= len(latin) - 5 and shared >= best:
+                    if shared > best:
+                        best, terms = shared, []
+                    terms.append(term)
+            found += [self.ids[t] for t in terms]
+        return found
+
+    def _by_prefix(self) -> dict[str, list[str]]:
+        """Latin terms by their first four letters (built once per vocabulary size)."""
+        if getattr(self, "_prefix_size", -1) != len(self.terms):
+            index: dict[str, list[str]] = {}
+            for term in self.terms:
+                if len(term) >= 4 and term.isascii() and term.isalpha():
+                    index.setdefault(term[:4], []).append(term)
+            self._prefix_index, self._prefix_size = index, len(self.terms)
+        return self._prefix_index
 
     def truncate(self, n: int) -> None:
         """Forget terms past n (left by a write that failed before it was saved)."""
@@ -482,6 +529,7 @@ class LexicalIndex:
             return []
         known = len(self.df)
         tids = [t for t in (self.vocab.ids.get(tok, known) for tok in tokenize([query])[0]) if t < known]
+        tids += [t for t in self.vocab.cross_script(query) if t < known]
         if not tids:
             return []
         mask = self.mask(filters)

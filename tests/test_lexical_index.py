@@ -60,6 +60,18 @@ def test_the_tokenizer_drops_bm25s_s_stop_words_without_importing_scipy():
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "False"
 
 
+def test_russian_and_kazakh_names_find_the_english_releases_that_name_them():
+    texts = ["Minister Lund met President Ilves in Velden to discuss grain exports.",
+             "Ostravia and Norland signed a fisheries agreement in Brunnhaven.",
+             "The ministry published its annual report on consular services."]
+    index = LexicalIndex.build("v", ["lund", "fish", "report"], texts, [0] * 3, ["s"] * 3)
+    # transliterated, with Russian and Kazakh endings: Лунд -> lund, Вельдене -> velden, Остравией -> ostravia
+    assert [i for i, _ in index.search("Что обсуждал Лунд в Вельдене?", 3)] == ["lund"]
+    assert [i for i, _ in index.search("Остравией и Норландией было подписано соглашение?", 3)] == ["fish"]
+    assert [i for i, _ in index.search("Лунд Вельденде не талқылады?", 3)] == ["lund"]
+    assert index.search("Что обсуждали министры?", 3) == []  # no names: nothing to match across scripts
+
+
 def test_adds_and_deletes_give_the_index_a_full_build_would(releases):
     ids = [f"r{i}" for i in range(len(releases))]
     n = len(ids)
