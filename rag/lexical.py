@@ -79,6 +79,18 @@ _TRANSLIT = dict(zip(
 _CYRILLIC_NAME = re.compile(r"(?<!\w)[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]+")  # each part of "Нур-Султан" too
 
 
+_SKELETON = 5  # consonants a skeleton needs before it may stand for a name
+
+
+def skeleton(latin: str) -> str:
+    """A Latin word's consonants with the spellings that vary between transliterations merged
+    (j, zh, dzh -> z; kh -> k; doubled letters once): "tajikistan" and "tazhikstan" -> tzkstn."""
+    word = re.sub(r"dzh|zh|j", "z", latin)
+    word = word.replace("kh", "k")
+    consonants = re.sub(r"[aeiouyh]", "", word)
+    return re.sub(r"(.)\1", r"\1", consonants)
+
+
 def transliterate(word: str) -> str:
     word = word.replace("дж", "j").replace("ия", "ia")
     return "".join(_TRANSLIT.get(ch, ch) for ch in word).replace("-", "")
@@ -167,8 +179,24 @@ class Vocabulary:
                     if shared > best:
                         best, terms = shared, []
                     terms.append(term)
+            if not terms:  # Kazakh spells many names its own way: Қазақстан, Өзбекстан, Тәжікстан
+                terms = self._by_skeleton(skeleton(latin))
             found += [self.ids[t] for t in terms]
         return found
+
+    def _by_skeleton(self, key: str) -> list[str]:
+        """Terms whose consonant skeleton the word's begins with (a suffix may follow), for
+        skeletons of five consonants or more: kazakstanga -> kzkstng starts with kzkstn (kazakhstan)."""
+        if getattr(self, "_skeleton_size", -1) != len(self.terms):
+            index: dict[str, list[str]] = {}
+            for term in self.terms:
+                if len(term) >= 6 and term.isascii() and term.isalpha() and len(shape := skeleton(term)) >= _SKELETON:
+                    index.setdefault(shape, []).append(term)
+            self._skeleton_index, self._skeleton_size = index, len(self.terms)
+        for end in range(len(key), max(_SKELETON, len(key) - 3) - 1, -1):
+            if found := self._skeleton_index.get(key[:end]):
+                return found
+        return []
 
     def _by_prefix(self) -> dict[str, list[str]]:
         """Latin terms by their first four letters (built once per vocabulary size)."""

@@ -70,6 +70,10 @@ def test_russian_and_kazakh_names_find_the_english_releases_that_name_them():
     assert [i for i, _ in index.search("Остравией и Норландией было подписано соглашение?", 3)] == ["fish"]
     assert [i for i, _ in index.search("Лунд Вельденде не талқылады?", 3)] == ["lund"]
     assert index.search("Что обсуждали министры?", 3) == []  # no names: nothing to match across scripts
+    # Kazakh writes some names its own way (zh for j, no kh): matched by their consonant skeleton
+    index = LexicalIndex.build("w", ["other", "kh"], ["Norland opened an embassy in Ostravia.",
+                                                     "Norland opened an embassy in Kharjistan."], [0] * 2, ["s"] * 2)
+    assert [i for i, _ in index.search("Норландия Харжістанға елшілік ашты ма?", 2)][0] == "kh"
 
 
 def test_adds_and_deletes_give_the_index_a_full_build_would(releases):
