@@ -96,6 +96,49 @@ def transliterate(word: str) -> str:
     return "".join(_TRANSLIT.get(ch, ch) for ch in word).replace("-", "")
 
 
+class ScriptBridge:
+    """Latin words that the capitalised Cyrillic words of a text name: "Блинкена" -> blinken,
+    "Узбекистаном" -> uzbekistan, "Зея" -> zeya. A Russian or Kazakh question about English
+    releases otherwise shares no word with them; its names, transliterated, share a long prefix
+    with the English spelling (the endings differ), or, where Kazakh spells a name its own way
+    (Қазақстан, Өзбекстан, Тәжікстан), a consonant skeleton. Used by lexical search over the
+    index's vocabulary and by the answer layer over the retrieved sentences' words."""
+
+    def __init__(self, words):
+        self.words = set(words)
+        self.by_prefix: dict[str, list[str]] = {}
+        self.by_skeleton: dict[str, list[str]] = {}
+        for word in self.words:
+            if len(word) < 4 or not (word.isascii() and word.isalpha()):
+                continue
+            self.by_prefix.setdefault(word[:4], []).append(word)
+            if len(word) >= 6 and len(shape := skeleton(word)) >= _SKELETON:
+                self.by_skeleton.setdefault(shape, []).append(word)
+
+    def match(self, text: str) -> list[str]:
+        found: list[str] = []
+        for name in _CYRILLIC_NAME.findall(text):
+            latin = transliterate(name.lower())
+            if len(latin) == 3 and latin in self.words:  # "Нур" of "Нур-Султан"
+                found.append(latin)
+                continue
+            best, terms = 0, []
+            for word in self.by_prefix.get(latin[:4], ()):
+                # all of the word but its last letter, and at most 5 letters of case ending or suffix
+                shared = len(os.path.commonprefix([word, latin]))
+                if shared >= len(word) - 1 and shared >= len(latin) - 5 and shared >= best:
+                    if shared > best:
+                        best, terms = shared, []
+                    terms.append(word)
+            if not terms:  # the word's skeleton begins with the term's (a suffix may follow)
+                key = skeleton(latin)
+                for end in range(len(key), max(_SKELETON, len(key) - 3) - 1, -1):
+                    if terms := self.by_skeleton.get(key[:end], []):
+                        break
+            found += sorted(terms)
+        return found
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
     return [[stem(w) for w in _WORDS.findall(text.lower()) if w not in _STOPWORDS] for text in texts]
 
@@ -161,52 +204,10 @@ class Vocabulary:
         self.ids: dict[str, int] = {t: i for i, t in enumerate(self.terms)}
 
     def cross_script(self, query: str) -> list[int]:
-        """Terms of this (Latin-script) vocabulary that the query's capitalised Cyrillic words
-        name: "Блинкена" -> blinken, "Узбекистаном" -> uzbekistan, "Зея" -> zeya. A Russian or
-        Kazakh question about English releases otherwise shares no term with them; its names,
-        transliterated, share a long prefix with the English spelling (the endings differ)."""
-        found: list[int] = []
-        for word in _CYRILLIC_NAME.findall(query):
-            latin = transliterate(word.lower())
-            if len(latin) == 3 and latin in self.ids:  # "Нур" of "Нур-Султан"
-                found.append(self.ids[latin])
-                continue
-            best, terms = 0, []
-            for term in self._by_prefix().get(latin[:4], ()):
-                # all of the term but its last letter, and at most 5 letters of case ending or suffix
-                shared = len(os.path.commonprefix([term, latin]))
-                if shared >= len(term) - 1 and shared >= len(latin) - 5 and shared >= best:
-                    if shared > best:
-                        best, terms = shared, []
-                    terms.append(term)
-            if not terms:  # Kazakh spells many names its own way: Қазақстан, Өзбекстан, Тәжікстан
-                terms = self._by_skeleton(skeleton(latin))
-            found += [self.ids[t] for t in terms]
-        return found
-
-    def _by_skeleton(self, key: str) -> list[str]:
-        """Terms whose consonant skeleton the word's begins with (a suffix may follow), for
-        skeletons of five consonants or more: kazakstanga -> kzkstng starts with kzkstn (kazakhstan)."""
-        if getattr(self, "_skeleton_size", -1) != len(self.terms):
-            index: dict[str, list[str]] = {}
-            for term in self.terms:
-                if len(term) >= 6 and term.isascii() and term.isalpha() and len(shape := skeleton(term)) >= _SKELETON:
-                    index.setdefault(shape, []).append(term)
-            self._skeleton_index, self._skeleton_size = index, len(self.terms)
-        for end in range(len(key), max(_SKELETON, len(key) - 3) - 1, -1):
-            if found := self._skeleton_index.get(key[:end]):
-                return found
-        return []
-
-    def _by_prefix(self) -> dict[str, list[str]]:
-        """Latin terms by their first four letters (built once per vocabulary size)."""
-        if getattr(self, "_prefix_size", -1) != len(self.terms):
-            index: dict[str, list[str]] = {}
-            for term in self.terms:
-                if len(term) >= 4 and term.isascii() and term.isalpha():
-                    index.setdefault(term[:4], []).append(term)
-            self._prefix_index, self._prefix_size = index, len(self.terms)
-        return self._prefix_index
+        """Ids of the terms the query's Cyrillic names stand for (see ScriptBridge)."""
+        if getattr(self, "_bridge_size", -1) != len(self.terms):
+            self._bridge, self._bridge_size = ScriptBridge(self.terms), len(self.terms)
+        return [self.ids[t] for t in self._bridge.match(query)]
 
     def truncate(self, n: int) -> None:
         """Forget terms past n (left by a write that failed before it was saved)."""
