@@ -23,6 +23,7 @@ LABELS_BY_TYPE: dict[str, frozenset[str]] = {
     "person": _NAMED, "agent": _NAMED, "organisation": _NAMED, "place": _NAMED, "name": _NAMED,
     "date": frozenset({"DATE"}),
     "number": frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"}),
+    "amount": frozenset({"MONEY", "PERCENT", "QUANTITY"}),  # "how much": a sum, a share, a quantity, not a count
 }
 
 

@@ -119,3 +119,8 @@ def test_rules_can_be_switched_off_for_an_ablation():
 def test_russian_and_kazakh_questions_are_typed_by_their_question_words_and_head_nouns(question, language, expected):
     assert answer_type_of(question, language) == expected
     assert analyse(question).parts[0].answer_type == expected[0]  # the language is detected
+
+
+def test_how_much_asks_for_an_amount_and_how_many_for_a_count():
+    assert answer_type_of("How much did Norland pledge for the flood relief?") == ("amount", False)
+    assert answer_type_of("How many rescuers did Norland send?") == ("number", False)

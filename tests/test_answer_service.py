@@ -67,6 +67,16 @@ def test_a_how_much_question_is_answered_by_the_sentence_with_the_figure(service
     assert "Norland stands with the people" not in answer.text  # on topic, but gives no figure
 
 
+def test_a_how_much_question_is_not_answered_by_a_count(embedder):
+    """"How much" asks for a sum, a share or a quantity: "40 rescuers" answers "how many", not it."""
+    chunks = paragraph_chunks("rescue", "Norland sent 40 rescuers and two helicopters to the flood-affected regions of Ostravia.\n"
+                              "The rescuers will stay in Ostravia for three weeks.", title="Norland helps Ostravia",
+                              published=date(2024, 4, 3))
+    service = AnswerService(EmbeddingRetriever(chunks, embedder), embedder, Settings(), today=TODAY)
+    assert service.ask("How much money did Norland send to the flood-affected regions of Ostravia?").refused
+    assert "40 rescuers" in service.ask("How many rescuers did Norland send to Ostravia?").text
+
+
 def test_a_multi_part_question_gets_every_part(service):
     answer = service.ask("What did the Norland side propose, and how much was trade between the two countries worth?")
     assert "Joint Economic Council" in answer.text and "410 million euros" in answer.text

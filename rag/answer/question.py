@@ -30,9 +30,10 @@ from rag.answer.words import Words, words_for
 from rag.languages import question_language
 from rag.types import Filters
 
-AnswerType = Literal["person", "agent", "organisation", "place", "date", "number", "name", "reason", "statement"]
+AnswerType = Literal["person", "agent", "organisation", "place", "date", "number", "amount", "name", "reason",
+                     "statement"]
 # Types whose answer is a thing a sentence names: a candidate sentence must carry one.
-TYPED = frozenset({"person", "agent", "organisation", "place", "date", "number", "name"})
+TYPED = frozenset({"person", "agent", "organisation", "place", "date", "number", "amount", "name"})
 
 _WH_WORDS = "who|whom|whose|what|which|when|where|why|how"
 # "..., and what does it fund?", "... and when did it start?": a second question begins.

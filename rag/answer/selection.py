@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -45,6 +45,7 @@ MAX_SEVERAL = 4  # a list or comparison question, or a multi-part one
 # Roles a "who is the ...?" question may name: the answer must name the role too. Not the generic
 # ones ("official", "leader"): any official answers "which officials".
 ROLE_NOUNS = words_for("en").head_nouns["person"] - words_for("en").generic_person_nouns
+_CURRENCIES = words_for("en").currency_words
 
 # No sentence length: longer sentences hold more facts in one archive's style and fewer in another's.
 CHEAP_FEATURES = ("sim_part", "sim_question", "neighbour_sim", "overlap", "focus", "names_context", "names_in",
@@ -167,9 +168,14 @@ def typed_entity(part: QuestionPart, question: Question, entities: tuple[Entity,
         labels = labels | LABELS_BY_TYPE["agent"]
     found, anchored = None, False
     for entity in entities:
+        if part.answer_type == "amount" and entity.label == "CARDINAL" and sentence is not None:
+            around = lexical.words(sentence.text[max(entity.start - 4, 0) : entity.start]) + \
+                lexical.words(sentence.text[entity.end : entity.end + 12])[:1]
+            if any(w.lower() in _CURRENCIES for w in around):  # "12 million euros", "KZT 5 billion"
+                entity = replace(entity, label="MONEY")
         if entity.label not in labels or _named_in(entity.text, question):
             continue
-        if part.answer_type == "number" and lexical.numbers(entity.text) <= question.numbers:
+        if part.answer_type in ("number", "amount") and lexical.numbers(entity.text) <= question.numbers:
             continue
         on_topic = not anchors or bool(anchors & {lexical.stem(w) for w in entity.context})
         if found is None or (on_topic and not anchored):

@@ -56,6 +56,9 @@ class Words:
     # (Kazakh -лар/-лер ...): the question asks for several.
     plural_which: frozenset[str] = frozenset()
     plural_endings: tuple[str, ...] = ()
+    # Currency names and codes: "12 million euros", "KZT 5 billion" are sums, though spaCy's small
+    # model tags only dollar amounts as MONEY and the rest as plain numbers.
+    currency_words: frozenset[str] = frozenset()
 
 
 ENGLISH = Words(
@@ -125,7 +128,7 @@ ENGLISH = Words(
     },
     wh_types={
         "who": "agent", "whom": "agent", "whose": "agent", "where": "place", "when": "date",
-        "why": "reason", "how many": "number", "how much": "number", "how long": "number", "how old": "number",
+        "why": "reason", "how many": "number", "how much": "amount", "how long": "number", "how old": "number",
         "how large": "number", "how big": "number", "how far": "number",
     },
     auxiliaries=_set("did does do has have had will would could can should is are was were shall may might must"),
@@ -134,6 +137,12 @@ ENGLISH = Words(
     release_nouns=_set("release releases statement statements announcement readout news publication document"),
     recency_words=_set("latest newest recent recently current currently"),
     negations=_set("not no never neither nor without"),
+    currency_words=_set(
+        """euro euros eur usd dollar dollars tenge kzt ruble rubles rouble roubles rub pound pounds sterling gbp
+        yen jpy yuan renminbi rmb cny franc francs chf lira lire try krona kronor krone kroner sek nok dkk rupee
+        rupees inr won krw dinar dinars dirham dirhams aed manat som soms sum lari gel dram amd hryvnia hryvnias
+        uah zloty pln forint huf leu lei ron lev bgn koruna czk crown crowns rand zar real reais brl peso pesos"""
+    ),
     number_words=_set(
         """two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand
         million billion trillion dozen dozens hundreds thousands millions billions twice half"""
