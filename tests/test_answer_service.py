@@ -77,6 +77,19 @@ def test_a_how_much_question_is_not_answered_by_a_count(embedder):
     assert "40 rescuers" in service.ask("How many rescuers did Norland send to Ostravia?").text
 
 
+def test_a_how_many_years_question_is_answered_by_the_duration(embedder):
+    """spaCy tags "30 years" as a date: for "how many years" it is the number asked for, and the
+    words it shares with the question ("years") do not make it something the question named."""
+    chunks = (paragraph_chunks("rel", "This year, as we mark 30 years of diplomatic relations with Ostravia, Norland "
+                               "looks ahead to closer ties.", title="Norland and Ostravia", published=date(2024, 5, 1))
+              + paragraph_chunks("cns", "This year marks the 50th anniversary of Norland's membership in the Council "
+                                 "of Northern States and 2 new members joined.", title="Council of Northern States",
+                                 published=date(2024, 5, 2)))
+    service = AnswerService(EmbeddingRetriever(chunks, embedder), embedder, Settings(), today=TODAY)
+    answer = service.ask("How many years of diplomatic relations did Norland and Ostravia mark?")
+    assert "30 years" in answer.text.split("[1]")[0]
+
+
 def test_a_multi_part_question_gets_every_part(service):
     answer = service.ask("What did the Norland side propose, and how much was trade between the two countries worth?")
     assert "Joint Economic Council" in answer.text and "410 million euros" in answer.text

@@ -24,6 +24,7 @@ by the other signals and their neighbours, where the answer often sits.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -46,6 +47,8 @@ MAX_SEVERAL = 4  # a list or comparison question, or a multi-part one
 # ones ("official", "leader"): any official answers "which officials".
 ROLE_NOUNS = words_for("en").head_nouns["person"] - words_for("en").generic_person_nouns
 _CURRENCIES = words_for("en").currency_words
+_DURATION = re.compile(rf"(?:about |some |nearly |almost |more than |over )?(?:\d[\d,.]*|{'|'.join(sorted(words_for('en').number_words))})"
+                       r"[\s-]+(?:years?|months?|weeks?|days?|decades?|hours?)")
 
 # No sentence length: longer sentences hold more facts in one archive's style and fewer in another's.
 CHEAP_FEATURES = ("sim_part", "sim_question", "neighbour_sim", "overlap", "focus", "names_context", "names_in",
@@ -168,6 +171,8 @@ def typed_entity(part: QuestionPart, question: Question, entities: tuple[Entity,
         labels = labels | LABELS_BY_TYPE["agent"]
     found, anchored = None, False
     for entity in entities:
+        if part.answer_type == "number" and entity.label == "DATE" and _DURATION.fullmatch(entity.text.lower()):
+            entity = replace(entity, label="CARDINAL")  # "15 years" of relations: spaCy tags durations as dates
         if part.answer_type == "amount" and entity.label == "CARDINAL" and sentence is not None:
             around = lexical.words(sentence.text[max(entity.start - 4, 0) : entity.start]) + \
                 lexical.words(sentence.text[entity.end : entity.end + 12])[:1]
@@ -184,6 +189,8 @@ def typed_entity(part: QuestionPart, question: Question, entities: tuple[Entity,
 
 
 def _named_in(text: str, question: Question) -> bool:
+    if lexical.numbers(text) - question.numbers:
+        return False  # "15 years" is new to "How many years ...?"
     words = [w for w in lexical.words(text) if len(w) > 2]
     return bool(words) and all(w.lower() in question.standalone.lower() or lexical.mentions(w.lower(), question.standalone)
                                for w in words)
