@@ -114,6 +114,17 @@ def test_a_role_the_releases_never_name_is_not_answered_with_another_person(serv
     assert "Varga" not in answer.text and "Brek" not in answer.text
 
 
+def test_a_who_question_naming_a_role_wants_the_person_and_a_which_question_may_get_countries(embedder):
+    chunks = paragraph_chunks(
+        "fund", "Since 2010, the French Ambassador's Fund for Culture has supported museums in Norland and Ostravia.\n"
+        "Minister Lund spoke today with the Foreign Ministers of Ostravia and Velden about grain exports.",
+        per_chunk=1, title="Norland culture and diplomacy", published=date(2024, 5, 1))
+    service = AnswerService(EmbeddingRetriever(chunks, embedder), embedder, Settings(), today=TODAY)
+    assert service.ask("Who is Norland's ambassador to Ostravia?").refused  # the fund names no ambassador
+    answer = service.ask("Which foreign ministers did Minister Lund speak with?")
+    assert not answer.refused and "Foreign Ministers of Ostravia and Velden" in answer.text
+
+
 def test_a_question_about_something_else_entirely_is_refused(service):
     answer = service.ask("What is the recipe for apple pie?")
     assert answer.refused and answer.text.startswith("The releases don't say")

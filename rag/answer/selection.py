@@ -167,8 +167,9 @@ def typed_entity(part: QuestionPart, question: Question, entities: tuple[Entity,
     if roles_rule and roles and sentence is not None:
         if not roles & sentence.stems:
             return None, False
-        # the role named, a country names its holder: "the Foreign Ministers of X and Y"
-        labels = labels | LABELS_BY_TYPE["agent"]
+        # "Which ministers ...?": a country names its holders ("the Foreign Ministers of X and Y");
+        # "Who is X's ambassador?" asks for the person ("the U.S. Ambassador's Fund" names none)
+        labels = labels | LABELS_BY_TYPE["agent"] if part.answer_type == "person" else frozenset({"PERSON"})
     found, anchored = None, False
     for entity in entities:
         if part.answer_type == "number" and entity.label == "DATE" and _DURATION.fullmatch(entity.text.lower()):
