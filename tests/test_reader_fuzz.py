@@ -100,6 +100,11 @@ def hostile_inputs(folder: Path) -> dict[str, str]:
         "nul-bytes.md": (b"# Title\n\n" + b"\0" * 1000, "any"),
         "binary.html": (os.urandom(200_000), "any"),
         "only-markup.html": (b"<html><head><script>alert(1)</script></head><body><nav>menu</nav></body></html>", "error"),
+        "entity-bomb.xml": (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "' + b"a" * 100 + b'">'
+                            + b"".join(b'<!ENTITY e%d "%s">' % (i + 1, (b"&e%d;" % i if i else b"&a;") * 10) for i in range(9))
+                            + b']><l><r><text>&e9;</text></r></l>', "error"),
+        "deep.xml": (b"<a>" * 100_000 + b"x" + b"</a>" * 100_000, "any"),
+        "huge-cell.csv": (b'title,text\nA,"' + b"word " * 4_000_000 + b'"\n', "any"),
     }
     for name, (data, _) in files.items():
         (folder / name).write_bytes(data)
@@ -169,6 +174,15 @@ SEEDS: dict[str, bytes] = {
     ".jsonl": (json.dumps({"title": "A", "text": RELEASE}) + "\n" + json.dumps({"text": RELEASE[:90]})).encode(),
     ".jsonl.gz": gzip.compress(json.dumps({"title": "A", "text": RELEASE}).encode()),
     ".pdf": make_pdf([text_page("Consultations", "The sides agreed to expand trade.")], title="Consultations"),
+    ".csv": ('title,date,text\nConsultations,2025-03-21,"' + RELEASE.replace('"', '""') + '"\n').encode(),
+    ".tsv": ("title\tdate\ttext\nConsultations\t2025-03-21\t" + " ".join(RELEASE.split()) + "\n").encode(),
+    ".xml": (f"<releases><release><title>Consultations</title><date>2025-03-21</date><text>{RELEASE}</text>"
+             f"</release></releases>").encode(),
+    ".rss": (f"<rss version='2.0'><channel><title>MFA</title><item><title>Consultations</title>"
+             f"<pubDate>Fri, 21 Mar 2025 10:00:00 +0000</pubDate><description>{RELEASE}</description></item>"
+             f"</channel></rss>").encode(),
+    ".atom": (f"<feed xmlns='http://www.w3.org/2005/Atom'><title>MFA</title><entry><id>1</id><title>Consultations"
+              f"</title><updated>2025-03-21T10:00:00Z</updated><content>{RELEASE}</content></entry></feed>").encode(),
 }
 
 

@@ -428,3 +428,60 @@ def test_ingest_limits_come_from_the_settings(tmp_path):
 
     limits = Settings(data_dir=tmp_path, ingest={"max_release_chars": 5000, "max_unpacked_mb": 3}).ingest.read_limits()
     assert (limits.max_release_chars, limits.max_unpacked_bytes) == (5000, 3 << 20)
+
+
+def test_csv_export_rows_are_releases_with_any_case_headers_and_bad_rows_are_errors(tmp_path):
+    path = tmp_path / "norland.csv"
+    path.write_text(
+        'Title;PubDate;Body;Link\n'
+        'Norland and Ostravia sign a grain accord;2024-05-02;"Norland and Ostravia signed a grain accord.\n\n'
+        'The accord sets quotas for 2025.";https://mfa.norland.example/news/10\n'
+        'Nothing to say;2024-05-03;;https://mfa.norland.example/news/11\n', encoding="utf-8")
+    result = read_file(path)
+    [doc] = result.documents
+    assert (doc.title, doc.published, doc.url) == ("Norland and Ostravia sign a grain accord", date(2024, 5, 2),
+                                                   "https://mfa.norland.example/news/10")
+    assert doc.text == "Norland and Ostravia signed a grain accord.\n\nThe accord sets quotas for 2025."
+    assert [str(e) for e in result.errors] == [f"{path}: row 3: record has no text (looked for text, body, content, full_text, article)"]
+    tsv = tmp_path / "norland.tsv"
+    tsv.write_text("headline\tdate\ttext\nLund in Velden\t14 May 2024\tMinister Lund visited Velden.\n", encoding="utf-8")
+    assert only_document(tsv).published == date(2024, 5, 14)
+    no_text = tmp_path / "names.csv"
+    no_text.write_text("name,age\nLund,50\n", encoding="utf-8")
+    assert only_error(no_text).problem.startswith("no text column")
+
+
+def test_rss_atom_and_xml_exports_are_read_entry_by_entry_and_entities_are_refused(tmp_path):
+    rss = tmp_path / "feed.rss"
+    rss.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Norland MFA</title>'
+        '<item><title>Minister Lund visits Velden</title><link>https://mfa.norland.example/news/20</link>'
+        '<pubDate>Tue, 14 May 2024 10:00:00 +0000</pubDate><description><![CDATA[<p>Minister Lund visited Velden '
+        'today.</p><p>She met President Ilves.</p>]]></description></item></channel></rss>', encoding="utf-8")
+    doc = only_document(rss)
+    assert (doc.title, doc.published, doc.source) == ("Minister Lund visits Velden", date(2024, 5, 14), "Norland MFA")
+    assert doc.text == "Minister Lund visited Velden today.\n\nShe met President Ilves."
+    atom = tmp_path / "feed.atom"
+    atom.write_text(
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Norland MFA</title>'
+        '<entry><id>tag:norland,2024:21</id><title>Grain talks</title><updated>2024-06-01T09:00:00Z</updated>'
+        '<content type="html">&lt;p&gt;Norland and Ostravia discussed grain.&lt;/p&gt;</content></entry></feed>',
+        encoding="utf-8")
+    assert only_document(atom).text == "Norland and Ostravia discussed grain."
+    export = tmp_path / "archive.xml"
+    export.write_text(
+        '<?xml version="1.0"?><archive><meta>x</meta><releases>'
+        '<release id="r1"><Headline>Norland opens an embassy</Headline><Date>2024-06-01</Date>'
+        '<Content>Norland opened an embassy in Brunnhaven.</Content></release>'
+        '<release id="r2"><Headline>Second</Headline><Date>2024-06-02</Date><Content>More news.</Content></release>'
+        '</releases></archive>', encoding="utf-8")
+    docs = read_file(export).documents
+    assert [(d.title, d.published) for d in docs] == [("Norland opens an embassy", date(2024, 6, 1)),
+                                                       ("Second", date(2024, 6, 2))]
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text('<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+                    '<l><item><text>&b;</text></item></l>', encoding="utf-8")
+    assert "entities" in only_error(bomb).problem
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<archive><release><text>unclosed</archive>", encoding="utf-8")
+    assert only_error(broken).problem.startswith("malformed XML")

@@ -175,6 +175,20 @@ def html_to_text(page: str) -> HtmlPage:
     )
 
 
+def fragment_to_text(html: str) -> str:
+    """The visible text of an HTML fragment (a feed entry's content), paragraphs kept: no
+    page-level extraction, which would throw away a fragment's whole text as boilerplate."""
+    if "<" not in html:
+        return html
+    parser = _PageParser()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:
+        pass
+    return parser.text()
+
+
 # " | ", " - ", " — ", " :: " between a headline and the site's name in a <title>
 _TITLE_SEPARATOR = re.compile(r"\s+(?:[|\u2013\u2014-]|::)\s+")
 

@@ -37,10 +37,13 @@ from rag.ingest.text import (
 from rag.types import Document
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
-    {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl", ".jsonl.gz"}
+    {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl", ".jsonl.gz",
+     ".csv", ".tsv", ".xml", ".rss", ".atom"}
 )
 # Many releases per file (the rest hold one release each).
-ARCHIVE_SUFFIXES: frozenset[str] = frozenset({".json", ".jsonl", ".jsonl.gz"})
+ARCHIVE_SUFFIXES: frozenset[str] = frozenset(
+    {".json", ".jsonl", ".jsonl.gz", ".csv", ".tsv", ".xml", ".rss", ".atom"}
+)
 
 # One release per file, as text or markup: a file far bigger than any release is refused before
 # it is decoded (a 500 MB log renamed .txt would take minutes and gigabytes to normalise).
@@ -302,6 +305,117 @@ def read_jsonl(path: Path, data: bytes, field_map: FieldMap | None = None) -> Re
     return result
 
 
+def read_csv(path: Path, data: bytes, field_map: FieldMap | None = None) -> ReadResult:
+    """A spreadsheet export: a header row naming the fields (any case: "Title", "Date", "Body"),
+    one release per row; the delimiter is a tab for .tsv and sniffed otherwise (, ; | or tab)."""
+    import csv
+
+    raw, _ = decode_text(data)
+    if "\x00" in raw:
+        raise BadInput("binary file (contains NUL bytes), not CSV")
+    if path.suffix.lower() == ".tsv":
+        delimiter = "\t"
+    else:
+        try:
+            delimiter = csv.Sniffer().sniff(raw[:20_000], delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    csv.field_size_limit(16 << 20)  # a release's text in one cell; the default 128 kB is too small
+    rows = csv.DictReader(io.StringIO(raw, newline=""), delimiter=delimiter)
+    if not rows.fieldnames:
+        raise BadInput("no header row")
+    builder = RecordBuilder(path, field_map)
+    if not any(name in {k.lower() for k in rows.fieldnames if k} for name in (a.lower() for a in builder.aliases["text"])):
+        raise BadInput(f"no text column (looked for {', '.join(builder.aliases['text'])}; found "
+                       f"{', '.join(k for k in rows.fieldnames if k)[:200]})")
+    result = ReadResult()
+    for number, row in enumerate(rows, start=2):  # line 1 is the header
+        record = {k: v for k, v in row.items() if k}  # cells past the header's columns have no name
+        try:
+            result.documents.append(builder.build(record, where=f"row {number}", fallback_key=f"#row{number}"))
+        except RecordProblem as exc:
+            result.errors.append(ReadError(str(path), f"row {number}: {exc}"))
+    if not result.documents and not result.errors:
+        raise BadInput("no rows under the header")
+    return result
+
+
+def read_xml(path: Path, data: bytes, field_map: FieldMap | None = None) -> ReadResult:
+    """An RSS or Atom feed (each entry a release: title, link, date, content or summary), or an
+    XML export whose root holds one element per release with child elements named like the
+    JSON fields (<title>, <date>, <body> ...). Entities are never expanded, nothing is fetched."""
+    from lxml import etree
+
+    if b"<!ENTITY" in data[:65536]:
+        raise BadInput("XML declares entities (refused: entity expansion is how XML bombs work)")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=False)
+    try:
+        root = etree.fromstring(data, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise BadInput(f"malformed XML: {exc}") from exc
+    if root is None:
+        raise BadInput("empty XML document")
+    kind = etree.QName(root).localname.lower()
+    records = _feed_records(data) if kind in ("rss", "feed", "rdf") else _element_records(root)
+    builder = RecordBuilder(path, field_map)
+    result = ReadResult()
+    for number, record in enumerate(records, start=1):
+        try:
+            result.documents.append(builder.build(record, where=f"entry {number}", fallback_key=f"#{number}"))
+        except RecordProblem as exc:
+            result.errors.append(ReadError(str(path), f"entry {number}: {exc}"))
+    if not result.documents and not result.errors:
+        raise BadInput("no entries found (expected a feed's items or one element per release under the root)")
+    return result
+
+
+def _feed_records(data: bytes) -> list[dict[str, Any]]:
+    import feedparser
+
+    from rag.ingest.markup import fragment_to_text
+
+    parsed = feedparser.parse(data)
+    source = parsed.feed.get("title", "")
+    records = []
+    for entry in parsed.entries:
+        content = entry.get("content") or []
+        body = max((c.get("value", "") for c in content), key=len, default="") or entry.get("summary", "")
+        records.append({
+            "id": entry.get("id", ""), "title": entry.get("title", ""), "link": entry.get("link", ""),
+            "published": entry.get("published", "") or entry.get("updated", ""),
+            "text": fragment_to_text(body), "source": source, "author": entry.get("author", ""),
+        })
+    return records
+
+
+def _element_records(root) -> list[dict[str, Any]]:
+    """The children of the element holding the most same-named children (the root, or a
+    <releases> under it), each as {child tag: its text} plus its attributes."""
+    from collections import Counter
+
+    from lxml import etree
+
+    from rag.ingest.markup import fragment_to_text
+
+    def repeated(node) -> tuple[int, str]:
+        counts = Counter(etree.QName(child).localname for child in node if isinstance(child.tag, str))
+        return max(((n, tag) for tag, n in counts.items()), default=(0, ""))
+
+    holder = max([root] + [child for child in root if isinstance(child.tag, str)], key=lambda node: repeated(node)[0])
+    _, tag = repeated(holder)
+    records = []
+    for node in holder:
+        if not isinstance(node.tag, str) or etree.QName(node).localname != tag:
+            continue
+        record: dict[str, Any] = {str(k): v for k, v in node.attrib.items()}
+        for child in node:
+            if isinstance(child.tag, str):
+                value = "".join(child.itertext()).strip()
+                record.setdefault(etree.QName(child).localname, fragment_to_text(value) if "</" in value else value)
+        records.append(record)
+    return records
+
+
 def _gunzip(data: bytes, max_bytes: int) -> bytes:
     """Unpack gzip (several members too) without ever holding more than max_bytes: a bomb's
     few kilobytes can claim gigabytes, so output is counted as it is produced."""
@@ -418,4 +532,9 @@ _READERS: dict[str, Callable[[Path, bytes, FieldMap | None], ReadResult]] = {
     ".docx": read_docx,
     ".json": read_json,
     ".jsonl": read_jsonl,
+    ".csv": read_csv,
+    ".tsv": read_csv,
+    ".xml": read_xml,
+    ".rss": read_xml,
+    ".atom": read_xml,
 }

@@ -98,6 +98,13 @@ class RecordBuilder:
             if value not in (None, "", [], {}):
                 used.add(key)
                 return value
+        # Archives written by hand or exported from spreadsheets say "Title", "Body", "PubDate"
+        by_lower = {str(k).lower(): k for k in record}
+        for key in self.aliases[name]:
+            original = by_lower.get(key.lower())
+            if original is not None and record[original] not in (None, "", [], {}):
+                used.add(original)
+                return record[original]
         return None
 
 
