@@ -268,15 +268,9 @@ def read_json(path: Path, data: bytes, field_map: FieldMap | None = None) -> Rea
     except json.JSONDecodeError as exc:
         raise BadInput(f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
     builder = RecordBuilder(path, field_map)
-    result = ReadResult()
-    for number, record in enumerate(record_list(value, builder.aliases["text"]), start=1):
-        try:
-            result.documents.append(builder.build(record, where=f"record {number}", fallback_key=f"#{number}"))
-        except RecordProblem as exc:
-            result.errors.append(ReadError(str(path), f"record {number}: {exc}"))
-    if not result.documents and not result.errors:
-        raise BadInput("no records found (an empty list)")
-    return result
+    records = record_list(value, builder.aliases["text"])
+    return _built(path, builder, ((f"record {n}", f"#{n}", r) for n, r in enumerate(records, start=1)),
+                  "no records found (an empty list)")
 
 
 def read_jsonl(path: Path, data: bytes, field_map: FieldMap | None = None) -> ReadResult:
@@ -328,16 +322,9 @@ def read_csv(path: Path, data: bytes, field_map: FieldMap | None = None) -> Read
     if not any(name in {k.lower() for k in rows.fieldnames if k} for name in (a.lower() for a in builder.aliases["text"])):
         raise BadInput(f"no text column (looked for {', '.join(builder.aliases['text'])}; found "
                        f"{', '.join(k for k in rows.fieldnames if k)[:200]})")
-    result = ReadResult()
-    for number, row in enumerate(rows, start=2):  # line 1 is the header
-        record = {k: v for k, v in row.items() if k}  # cells past the header's columns have no name
-        try:
-            result.documents.append(builder.build(record, where=f"row {number}", fallback_key=f"#row{number}"))
-        except RecordProblem as exc:
-            result.errors.append(ReadError(str(path), f"row {number}: {exc}"))
-    if not result.documents and not result.errors:
-        raise BadInput("no rows under the header")
-    return result
+    # line 1 is the header; cells past the header's columns have no name
+    records = ((f"row {n}", f"#row{n}", {k: v for k, v in row.items() if k}) for n, row in enumerate(rows, start=2))
+    return _built(path, builder, records, "no rows under the header")
 
 
 def read_xml(path: Path, data: bytes, field_map: FieldMap | None = None) -> ReadResult:
@@ -357,15 +344,22 @@ def read_xml(path: Path, data: bytes, field_map: FieldMap | None = None) -> Read
         raise BadInput("empty XML document")
     kind = etree.QName(root).localname.lower()
     records = _feed_records(data) if kind in ("rss", "feed", "rdf") else _element_records(root)
-    builder = RecordBuilder(path, field_map)
+    return _built(path, RecordBuilder(path, field_map),
+                  ((f"entry {n}", f"#{n}", r) for n, r in enumerate(records, start=1)),
+                  "no entries found (expected a feed's items or one element per release under the root)")
+
+
+def _built(path: Path, builder: RecordBuilder, records, nothing: str) -> ReadResult:
+    """Each (label, fallback key, record) as a Document, or as an error naming the record (the
+    others are still read); BadInput(`nothing`) when there was no record at all."""
     result = ReadResult()
-    for number, record in enumerate(records, start=1):
+    for label, key, record in records:
         try:
-            result.documents.append(builder.build(record, where=f"entry {number}", fallback_key=f"#{number}"))
+            result.documents.append(builder.build(record, where=label, fallback_key=key))
         except RecordProblem as exc:
-            result.errors.append(ReadError(str(path), f"entry {number}: {exc}"))
+            result.errors.append(ReadError(str(path), f"{label}: {exc}"))
     if not result.documents and not result.errors:
-        raise BadInput("no entries found (expected a feed's items or one element per release under the root)")
+        raise BadInput(nothing)
     return result
 
 
