@@ -47,3 +47,14 @@ def test_a_chain_of_follow_ups_keeps_its_topic():
 def test_only_user_turns_set_the_topic():
     history = [("user", FIRST), ("assistant", "Blinken said nothing about Cuba.")]
     assert "Cuba" not in rewrite_followup("and what about investment?", history)
+
+
+def test_a_period_a_bare_question_word_or_another_side_asks_the_previous_question_again():
+    history = [("user", "Who led the Norland delegation in 2023?"),
+               ("assistant", "Deputy Minister Ilse Varga led the Norland delegation.")]
+    assert rewrite_followup("And in 2024?", history) == "Who led the Norland delegation in 2024?"
+    assert rewrite_followup("what about in March 2022?", history) == "Who led the Norland delegation in March 2022?"
+    assert rewrite_followup("When?", history) == "When: Who led the Norland delegation in 2023?"
+    assert rewrite_followup("What about the Ostravian side?", history) == "Who led the Ostravian side in 2023?"
+    assert rewrite_followup("And who led the Ostravian one?", history) == "Who led the Ostravian delegation?"
+    assert rewrite_followup("When did the Ostravian minister arrive?", history) == "When did the Ostravian minister arrive?"

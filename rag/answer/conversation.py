@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag.answer import lexical, prompts
+from rag.answer.dates import parse_date_intent
 from rag.answer.words import words_for
 
 _PERSON_NOUNS = words_for("en").head_nouns["person"]
@@ -122,14 +123,29 @@ def _head_of(run: str) -> str:
 def _rewrite_one(question: str, previous: str, answer: str = "") -> str:
     q = question.strip()
     one = _ONE_RE.match(_LEAD_RE.sub("", q))
+    modifiers = [m for m in _MODIFIER_RE.finditer(previous) if m.start() > 0]
     if one:  # "And the Albanian one?": the previous question with its modifier swapped
-        modifiers = [m for m in _MODIFIER_RE.finditer(previous) if m.start() > 0]
         if modifiers:
             last = modifiers[0]
             return previous[: last.start()] + one.group("name") + previous[last.end():]
+    if modifiers and (head := re.match(r"\s+([a-z]+)", previous[modifiers[0].end():])):
+        # "And who led the Albanian one?": "one" is the noun the previous question's modifier named
+        q = re.sub(r"\b([A-Z][\w’'.\-]*)\s+one\b", lambda m: f"{m.group(1)} {head.group(1)}", q)
     if not is_followup(q):
         return q
     body = _LEAD_RE.sub("", q).strip() or q
+    bare = body.strip(" ?.!")
+    period = parse_date_intent(bare)
+    rest = re.sub(r"^(?i:what|how)\s+about\b", "", bare.replace(period.phrase, "")) if period.phrase else bare
+    if period.phrase and len(lexical.words(rest)) == 0:
+        # "And in 2022?": the previous question in that period
+        own = parse_date_intent(previous).phrase
+        if own and own in previous:
+            return previous.replace(own, period.phrase)
+        return previous.rstrip(" ?.!") + f" {period.phrase}?"
+    if re.fullmatch(r"(?i)(when|where|why|how)", bare):
+        # "When?" after "Who led the Kazakh delegation?": that event, the new question word's answer type
+        return f"{bare.capitalize()}: {previous.strip()}"
     prev = _PREV_RE.match(previous)
     names = entities(previous)
     person = _answered_person(previous, answer)
@@ -141,6 +157,11 @@ def _rewrite_one(question: str, previous: str, answer: str = "") -> str:
         old = _TOPIC_RE.search(previous)
         if old:
             return previous[: old.start("topic")] + topic + "?"
+        swap = re.fullmatch(r"(?:the\s+)?(?P<name>[A-Z][\w’'.\-]*)\s+(?P<noun>[a-z]+)", topic)
+        if swap and modifiers and (head := re.match(r"\s+[a-z]+", previous[modifiers[0].end():])):
+            # "What about the Albanian side?" after "Who led the Kazakh delegation?": that one instead
+            first = modifiers[0]
+            return previous[: first.start()] + f"{swap['name']} {swap['noun']}" + previous[first.end() + head.end():]
         return previous.rstrip(" ?.!") + f" about {topic}?"
     if _WHEN_RE.match(body) and prev:  # "when was that?"
         return f"When {prev.group('aux')} {prev.group('subject')} {prev.group('verb')}{prev.group('rest')}?"
