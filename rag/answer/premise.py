@@ -28,35 +28,19 @@ from rag.answer.dates import annotate_relative_dates
 from rag.answer.evidence import EvidenceIndex, SourceSentence
 from rag.nlp import Annotator
 from rag.answer.question import Claim, Question
+from rag.answer.words import words_for
 
-# How the answer names a missing action ("no proposal by Albania"); absent verbs are phrased
-# with the verb itself. Only common diplomatic actions: the rest read "don't say that X <verb>ed".
-ACTION_NOUNS = {
-    "propose": "proposal", "announce": "announcement", "agree": "agreement", "suggest": "suggestion",
-    "decide": "decision", "criticize": "criticism", "criticise": "criticism", "invite": "invitation",
-    "recommend": "recommendation", "approve": "approval", "reject": "rejection", "condemn": "condemnation",
-    "close": "closure", "open": "opening", "suspend": "suspension", "withdraw": "withdrawal",
-    "expel": "expulsion", "accept": "acceptance", "cancel": "cancellation", "donate": "donation",
-    "fund": "funding", "commit": "commitment", "pledge": "pledge", "offer": "offer", "request": "request",
-}
-IRREGULAR_PAST = {
-    "make": "made", "hold": "held", "meet": "met", "give": "gave", "take": "took", "send": "sent",
-    "lead": "led", "bring": "brought", "seek": "sought", "withdraw": "withdrew", "speak": "spoke",
-    "write": "wrote", "leave": "left", "begin": "began", "build": "built", "pay": "paid", "sell": "sold",
-    "buy": "bought", "win": "won", "keep": "kept", "cut": "cut", "put": "put", "set": "set", "shut": "shut",
-}
-# Titles that introduce a person speaking for an actor: "the Albanian side, led by Deputy Minister X".
-_PERSON_TITLES = frozenset(
-    """minister president ambassador secretary premier chancellor king queen prince spokesperson spokesman envoy
-    chairman governor mayor senator representative director commissioner counselor consul chief head leader""".split()
-)
+_EN = words_for("en")
+# How the answer names a missing action ("no proposal by Albania"), irregular past tenses, the titles
+# that introduce someone speaking for an actor, the words of a visit and of a meeting: rag/answer/words.py.
+ACTION_NOUNS = _EN.action_nouns
+IRREGULAR_PAST = _EN.irregular_past
+_PERSON_TITLES = _EN.person_titles
 _CAP = r"[A-Z][\w’'.\-]*"
 _NAME_RUN_RE = re.compile(rf"{_CAP}(?:\s+(?:{_CAP}|of|and|the))*")
-_EVENT_STEMS = frozenset(lexical.stem(w) for w in "visit trip travel arrive tour".split())
+_EVENT_STEMS = frozenset(lexical.stem(w) for w in _EN.visit_words)
 # What a correction of an unreported visit may report instead: where and how the agent did meet.
-_MEETING_STEMS = _EVENT_STEMS | frozenset(
-    lexical.stem(w) for w in "meet met meeting talks consultations call spoke hosted held virtual".split()
-)
+_MEETING_STEMS = _EVENT_STEMS | frozenset(lexical.stem(w) for w in _EN.meeting_words)
 
 
 _DOUBLING_ENDINGS = ("mit", "quit", "cur", "fer", "pel", "bar")

@@ -8,7 +8,7 @@ head nouns that say what kind of answer a question wants.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 
 def _set(text: str) -> frozenset[str]:
@@ -59,6 +59,14 @@ class Words:
     # Currency names and codes: "12 million euros", "KZT 5 billion" are sums, though spaCy's small
     # model tags only dollar amounts as MONEY and the rest as plain numbers.
     currency_words: frozenset[str] = frozenset()
+    # For false premises: the noun that names an action ("propose" -> "no proposal by X"), irregular
+    # past tenses, titles that introduce a person speaking for an actor ("the Albanian side, led
+    # by Deputy Minister X"), the words of a visit, and of a meeting (what corrects an unreported visit).
+    action_nouns: dict[str, str] = field(default_factory=dict)
+    irregular_past: dict[str, str] = field(default_factory=dict)
+    person_titles: frozenset[str] = frozenset()
+    visit_words: frozenset[str] = frozenset()
+    meeting_words: frozenset[str] = frozenset()
 
 
 ENGLISH = Words(
@@ -137,6 +145,26 @@ ENGLISH = Words(
     release_nouns=_set("release releases statement statements announcement readout news publication document"),
     recency_words=_set("latest newest recent recently current currently"),
     negations=_set("not no never neither nor without"),
+    action_nouns={
+        "propose": "proposal", "announce": "announcement", "agree": "agreement", "suggest": "suggestion",
+        "decide": "decision", "criticize": "criticism", "criticise": "criticism", "invite": "invitation",
+        "recommend": "recommendation", "approve": "approval", "reject": "rejection", "condemn": "condemnation",
+        "close": "closure", "open": "opening", "suspend": "suspension", "withdraw": "withdrawal",
+        "expel": "expulsion", "accept": "acceptance", "cancel": "cancellation", "donate": "donation",
+        "fund": "funding", "commit": "commitment", "pledge": "pledge", "offer": "offer", "request": "request",
+    },
+    irregular_past={
+        "make": "made", "hold": "held", "meet": "met", "give": "gave", "take": "took", "send": "sent",
+        "lead": "led", "bring": "brought", "seek": "sought", "withdraw": "withdrew", "speak": "spoke",
+        "write": "wrote", "leave": "left", "begin": "began", "build": "built", "pay": "paid", "sell": "sold",
+        "buy": "bought", "win": "won", "keep": "kept", "cut": "cut", "put": "put", "set": "set", "shut": "shut",
+    },
+    person_titles=_set(
+        """minister president ambassador secretary premier chancellor king queen prince spokesperson spokesman envoy
+        chairman governor mayor senator representative director commissioner counselor consul chief head leader"""
+    ),
+    visit_words=_set("visit trip travel arrive tour"),
+    meeting_words=_set("meet met meeting talks consultations call spoke hosted held virtual"),
     currency_words=_set(
         """euro euros eur usd dollar dollars tenge kzt ruble rubles rouble roubles rub pound pounds sterling gbp
         yen jpy yuan renminbi rmb cny franc francs chf lira lire try krona kronor krone kroner sek nok dkk rupee
