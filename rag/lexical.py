@@ -54,6 +54,7 @@ def _bm25s_stopwords() -> frozenset[str]:
 
 
 _STOPWORDS = _bm25s_stopwords()
+SEARCH_STOPWORDS = _STOPWORDS  # English and Russian: what search drops, for other modules to read
 _ENGLISH = Stemmer.Stemmer("english")
 _RUSSIAN = Stemmer.Stemmer("russian")
 _KAZAKH_ONLY = frozenset("әғқңұһ")

@@ -124,3 +124,12 @@ def test_russian_and_kazakh_questions_are_typed_by_their_question_words_and_head
 def test_how_much_asks_for_an_amount_and_how_many_for_a_count():
     assert answer_type_of("How much did Norland pledge for the flood relief?") == ("amount", False)
     assert answer_type_of("How many rescuers did Norland send?") == ("number", False)
+
+
+def test_roles_named_in_russian_and_kazakh_are_translated_and_common_words_are_not_roles():
+    from rag.answer.question import roles_named
+
+    assert roles_named("Кто является послом Норландии в Вельдене?", "ru") == {"ambassador"}
+    assert roles_named("Кто был консулом Остравии?", "ru") == {"consul"}
+    assert roles_named("Норландияның Вельдендегі елшісі кім?", "kk") == {"ambassador"}
+    assert roles_named("Кто выступил после встречи?", "ru") == set()  # "после" (after) is no ambassador

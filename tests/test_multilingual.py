@@ -53,3 +53,10 @@ def test_russian_and_kazakh_questions_are_answered_from_the_english_release(serv
     assert not answer.refused
     assert "Vassilenko" in answer.text
     assert answer.citations and all(c.path.endswith("-en.txt") for c in answer.citations)
+
+
+@pytest.mark.parametrize("question", ["Кто является консулом Албании в Астане?", "Албанияның Астанадағы консулы кім?"])
+def test_a_russian_or_kazakh_question_about_a_role_the_releases_never_name_is_refused(services, question):
+    """The role is translated ("консулом" -> consul): a deputy minister does not answer it."""
+    answer = services.answers.ask(question, filters=Filters(languages=("en",)))
+    assert answer.refused and "Vassilenko" not in answer.text

@@ -28,6 +28,7 @@ from rag.answer.dates import DateIntent, parse_date_intent
 from rag.nlp import parse_question
 from rag.answer.words import Words, words_for
 from rag.languages import question_language
+from rag.lexical import SEARCH_STOPWORDS
 from rag.types import Filters
 
 AnswerType = Literal["person", "agent", "organisation", "place", "date", "number", "amount", "name", "reason",
@@ -202,16 +203,33 @@ def _typed_by_words(tokens: list[str], words: Words, language: str) -> tuple[Ans
     return "statement", False
 
 
+def roles_named(question: str, language: str) -> set[str]:
+    """The roles a Russian or Kazakh question names, in English ("послом" -> ambassador)."""
+    words = words_for(language)
+    roles = set()
+    for token in re.findall(r"\w+", question.lower()):
+        if token in SEARCH_STOPWORDS:  # "после" (after) stems like "посла"
+            continue
+        for noun, role in words.role_translations.items():
+            if _inflected(token, noun, language):
+                roles.add(role)
+    return roles
+
+
+def _inflected(word: str, noun: str, language: str) -> bool:
+    """Whether `word` is `noun` with an ending: Russian by Snowball stem, Kazakh as a prefix."""
+    if language == "ru":
+        return lexical.stem(word) == lexical.stem(noun)
+    return word.startswith(noun) and len(word) - len(noun) <= 8
+
+
 def _head_kind(word: str, words: Words, language: str) -> str | None:
     """The answer type whose head noun `word` is an inflected form of (the longest match wins)."""
     best, length = None, 0
     for kind, nouns in words.head_nouns.items():
         for noun in nouns:
-            if language == "ru":
-                hit = lexical.stem(word) == lexical.stem(noun)
-            else:  # suffixes stack on an unchanging stem: "құрылымдар" is "құрылым" + plural
-                hit = word.startswith(noun) and len(word) - len(noun) <= 8
-            if hit and len(noun) > length:
+            # Kazakh suffixes stack on an unchanging stem: "құрылымдар" is "құрылым" + plural
+            if _inflected(word, noun, language) and len(noun) > length:
                 best, length = kind, len(noun)
     return best
 

@@ -33,7 +33,7 @@ import numpy as np
 from rag.answer import lexical, weights
 from rag.answer.evidence import EvidenceIndex, SourceSentence
 from rag.nlp import LABELS_BY_TYPE, Annotator, Entity, parse_question
-from rag.answer.question import Question, QuestionPart
+from rag.answer.question import Question, QuestionPart, roles_named
 from rag.answer.words import words_for
 
 # Sentences annotated per typed part: the best by the cheap signals, and their neighbours.
@@ -163,7 +163,13 @@ def typed_entity(part: QuestionPart, question: Question, entities: tuple[Entity,
     labels = LABELS_BY_TYPE[part.answer_type]
     lemmas = parse_question(part.text).anchors
     anchors = {lexical.stem(a) for a in lemmas}
-    roles = {lexical.stem(a) for a in lemmas if a in ROLE_NOUNS}
+    if question.language == "en":
+        roles = {lexical.stem(a) for a in lemmas if a in ROLE_NOUNS}
+    elif part.answer_type in ("agent", "person"):  # no parser for Russian or Kazakh: the roles a
+        # who-question names, translated ("Кто является послом ...?"), not a source it cites ("по словам госсекретаря")
+        roles = {lexical.stem(r) for r in roles_named(part.text, question.language) if r in ROLE_NOUNS}
+    else:
+        roles = set()
     if roles_rule and roles and sentence is not None:
         if not roles & sentence.stems:
             return None, False

@@ -67,6 +67,9 @@ class Words:
     person_titles: frozenset[str] = frozenset()
     visit_words: frozenset[str] = frozenset()
     meeting_words: frozenset[str] = frozenset()
+    # A role named in another language, as the English releases name it ("посол" -> ambassador):
+    # a question naming a role is answered only by a sentence naming that role and a person.
+    role_translations: dict[str, str] = field(default_factory=dict)
 
 
 ENGLISH = Words(
@@ -198,6 +201,13 @@ RUSSIAN = replace(
     },
     which_words=_set("какой какая какое какие какого какую каким какими каких каком какой-либо каков какова каково каковы"),
     plural_which=_set("какие каким какими каких каковы"),
+    role_translations={
+        "посол": "ambassador", "посла": "ambassador", "министр": "minister", "консул": "consul", "президент": "president",
+        "посланник": "envoy", "спикер": "spokesperson", "секретарь": "secretary", "госсекретарь": "secretary",
+        "председатель": "chairman", "глава": "head", "директор": "director", "губернатор": "governor",
+        "мэр": "mayor", "командующий": "commander", "координатор": "coordinator", "заместитель": "deputy",
+        "премьер": "premier", "канцлер": "chancellor",
+    },
     head_nouns={
         "person": _set(
             """человек люди лицо лица чиновник чиновники министр министры посол послы дипломат дипломаты лидер
@@ -232,6 +242,11 @@ KAZAKH = replace(
     },
     which_words=_set("қандай қай қайсы"),
     plural_endings=("лар", "лер", "дар", "дер", "тар", "тер"),
+    role_translations={
+        "елші": "ambassador", "министр": "minister", "консул": "consul", "президент": "president",
+        "хатшы": "secretary", "төраға": "chairman", "басшы": "head", "директор": "director", "әкім": "mayor",
+        "орынбасар": "deputy", "премьер": "premier", "канцлер": "chancellor",
+    },
     head_nouns={
         "person": _set(
             """адам тұлға министр елші дипломат басшы президент хатшы өкіл төраға директор әкім делегат мүше
