@@ -75,6 +75,12 @@ def test_a_how_much_question_is_not_answered_by_a_count(embedder):
     service = AnswerService(EmbeddingRetriever(chunks, embedder), embedder, Settings(), today=TODAY)
     assert service.ask("How much money did Norland send to the flood-affected regions of Ostravia?").refused
     assert "40 rescuers" in service.ask("How many rescuers did Norland send to Ostravia?").text
+    # a quantity is an amount, also where spaCy reads "2 million tonnes" as a plain number
+    grain = paragraph_chunks("grain", "Norland and Ostravia signed a grain accord in Velden on Thursday.\n"
+                             "The accord sets export quotas of 2 million tonnes for 2025.", per_chunk=1,
+                             title="Grain accord", published=date(2024, 5, 2))
+    service = AnswerService(EmbeddingRetriever(grain, embedder), embedder, Settings(), today=TODAY)
+    assert "2 million tonnes" in service.ask("How much grain may be exported under the accord?").text
 
 
 def test_a_how_many_years_question_is_answered_by_the_duration(embedder):

@@ -46,7 +46,7 @@ MAX_SEVERAL = 4  # a list or comparison question, or a multi-part one
 # Roles a "who is the ...?" question may name: the answer must name the role too. Not the generic
 # ones ("official", "leader"): any official answers "which officials".
 ROLE_NOUNS = words_for("en").head_nouns["person"] - words_for("en").generic_person_nouns
-_CURRENCIES = words_for("en").currency_words
+_AMOUNT_WORDS = words_for("en").currency_words | words_for("en").unit_words
 _DURATION = re.compile(rf"(?:about |some |nearly |almost |more than |over )?(?:\d[\d,.]*|{'|'.join(sorted(words_for('en').number_words))})"
                        r"[\s-]+(?:years?|months?|weeks?|days?|decades?|hours?)")
 
@@ -183,7 +183,7 @@ def typed_entity(part: QuestionPart, question: Question, entities: tuple[Entity,
         if part.answer_type == "amount" and entity.label == "CARDINAL" and sentence is not None:
             around = lexical.words(sentence.text[max(entity.start - 4, 0) : entity.start]) + \
                 lexical.words(sentence.text[entity.end : entity.end + 12])[:1]
-            if any(w.lower() in _CURRENCIES for w in around):  # "12 million euros", "KZT 5 billion"
+            if any(w.lower() in _AMOUNT_WORDS for w in around):  # "12 million euros", "KZT 5 billion", "2 million tonnes"
                 entity = replace(entity, label="MONEY")
         if entity.label not in labels or _named_in(entity.text, question):
             continue

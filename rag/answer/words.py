@@ -59,6 +59,9 @@ class Words:
     # Currency names and codes: "12 million euros", "KZT 5 billion" are sums, though spaCy's small
     # model tags only dollar amounts as MONEY and the rest as plain numbers.
     currency_words: frozenset[str] = frozenset()
+    # Units of measure: "2 million tonnes" is an amount too, and the small model often tags it a
+    # plain number (British spellings especially).
+    unit_words: frozenset[str] = frozenset()
     # For false premises: the noun that names an action ("propose" -> "no proposal by X"), irregular
     # past tenses, titles that introduce a person speaking for an actor ("the Albanian side, led
     # by Deputy Minister X"), the words of a visit, and of a meeting (what corrects an unreported visit).
@@ -173,6 +176,12 @@ ENGLISH = Words(
         yen jpy yuan renminbi rmb cny franc francs chf lira lire try krona kronor krone kroner sek nok dkk rupee
         rupees inr won krw dinar dinars dirham dirhams aed manat som soms sum lari gel dram amd hryvnia hryvnias
         uah zloty pln forint huf leu lei ron lev bgn koruna czk crown crowns rand zar real reais brl peso pesos"""
+    ),
+    unit_words=_set(
+        """tonne tonnes ton tons kg kilogram kilograms kilogramme kilogrammes gram grams barrel barrels bbl litre
+        litres liter liters gallon gallons cubic metre metres meter meters km kilometre kilometres kilometer
+        kilometers mile miles hectare hectares ha acre acres mw megawatt megawatts gw gigawatt gigawatts kwh mwh
+        gwh twh bcm percent per cent pct dose doses"""
     ),
     number_words=_set(
         """two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand
