@@ -53,8 +53,7 @@ def _bm25s_stopwords() -> frozenset[str]:
     return frozenset(module.STOPWORDS_EN) | frozenset(module.STOPWORDS_RUSSIAN)
 
 
-_STOPWORDS = _bm25s_stopwords()
-SEARCH_STOPWORDS = _STOPWORDS  # English and Russian: what search drops, for other modules to read
+SEARCH_STOPWORDS = _bm25s_stopwords()  # English and Russian: what search drops (the answer layer reads it too)
 _ENGLISH = Stemmer.Stemmer("english")
 _RUSSIAN = Stemmer.Stemmer("russian")
 _KAZAKH_ONLY = frozenset("әғқңұһ")
@@ -77,7 +76,7 @@ _TRANSLIT = dict(zip(
     "абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі",
     "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch - y - e yu ya a g k n o u u h i".split(),
 ))
-_CYRILLIC_NAME = re.compile(r"(?<!\w)[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]+")  # each part of "Нур-Султан" too
+_CYRILLIC_NAME = re.compile(r"(?<!\w)[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]+")  # each part of a hyphenated name too
 
 
 _SKELETON = 5  # consonants a skeleton needs before it may stand for a name
@@ -98,12 +97,12 @@ def transliterate(word: str) -> str:
 
 
 class ScriptBridge:
-    """Latin words that the capitalised Cyrillic words of a text name: "Блинкена" -> blinken,
-    "Узбекистаном" -> uzbekistan, "Зея" -> zeya. A Russian or Kazakh question about English
+    """Latin words that the capitalised Cyrillic words of a text name: "Лунда" -> lund,
+    "Остравией" -> ostravia, "Вельдене" -> velden. A Russian or Kazakh question about English
     releases otherwise shares no word with them; its names, transliterated, share a long prefix
     with the English spelling (the endings differ), or, where Kazakh spells a name its own way
-    (Қазақстан, Өзбекстан, Тәжікстан), a consonant skeleton. Used by lexical search over the
-    index's vocabulary and by the answer layer over the retrieved sentences' words."""
+    ("Харжістан" for Kharjistan: zh for j), a consonant skeleton. Used by lexical search over the
+    index's vocabulary."""
 
     def __init__(self, words):
         self.words = set(words)
@@ -120,7 +119,7 @@ class ScriptBridge:
         found: list[str] = []
         for name in _CYRILLIC_NAME.findall(text):
             latin = transliterate(name.lower())
-            if len(latin) == 3 and latin in self.words:  # "Нур" of "Нур-Султан"
+            if len(latin) == 3 and latin in self.words:  # a short part of a hyphenated name
                 found.append(latin)
                 continue
             best, terms = 0, []
@@ -141,7 +140,7 @@ class ScriptBridge:
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
-    return [[stem(w) for w in _WORDS.findall(text.lower()) if w not in _STOPWORDS] for text in texts]
+    return [[stem(w) for w in _WORDS.findall(text.lower()) if w not in SEARCH_STOPWORDS] for text in texts]
 
 
 def date_key(value) -> int:

@@ -107,7 +107,7 @@ def test_rules_can_be_switched_off_for_an_ablation():
     ("Кто подписал соглашение о рыболовстве?", "ru", ("agent", False)),
     ("Сколько стипендий выделила Норландия?", "ru", ("number", False)),
     ("Какие страны присоединились к инициативе?", "ru", ("place", True)),
-    ("Какие высокопоставленные официальные лица посетили Вельден?", "ru", ("person", True)),
+    ("Какие иностранные делегаты посетили Вельден?", "ru", ("person", True)),
     ("Когда откроется посольство Норландии?", "ru", ("date", False)),
     ("Почему переговоры были отложены?", "ru", ("reason", False)),
     ("Что обсуждали министры?", "ru", ("statement", False)),
@@ -129,7 +129,7 @@ def test_how_much_asks_for_an_amount_and_how_many_for_a_count():
 def test_roles_named_in_russian_and_kazakh_are_translated_and_common_words_are_not_roles():
     from rag.answer.question import roles_named
 
-    assert roles_named("Кто является послом Норландии в Вельдене?", "ru") == {"ambassador"}
+    assert roles_named("Кого назначили послом в Вельдене?", "ru") == {"ambassador"}  # "посол", its vowel dropped
     assert roles_named("Кто был консулом Остравии?", "ru") == {"consul"}
     assert roles_named("Норландияның Вельдендегі елшісі кім?", "kk") == {"ambassador"}
     assert roles_named("Кто выступил после встречи?", "ru") == set()  # "после" (after) is no ambassador

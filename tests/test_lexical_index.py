@@ -53,9 +53,9 @@ def test_the_tokenizer_drops_bm25s_s_stop_words_without_importing_scipy():
 
     from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_RUSSIAN
 
-    from rag.lexical import _STOPWORDS
+    from rag.lexical import SEARCH_STOPWORDS
 
-    assert _STOPWORDS == frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_RUSSIAN)
+    assert SEARCH_STOPWORDS == frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_RUSSIAN)
     probe = "import sys, rag.lexical; print('scipy' in sys.modules)"  # a cold `rag ask` imports rag.lexical
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "False"
 

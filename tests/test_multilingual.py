@@ -55,8 +55,26 @@ def test_russian_and_kazakh_questions_are_answered_from_the_english_release(serv
     assert answer.citations and all(c.path.endswith("-en.txt") for c in answer.citations)
 
 
-@pytest.mark.parametrize("question", ["Кто является консулом Албании в Астане?", "Албанияның Астанадағы консулы кім?"])
-def test_a_russian_or_kazakh_question_about_a_role_the_releases_never_name_is_refused(services, question):
-    """The role is translated ("консулом" -> consul): a deputy minister does not answer it."""
-    answer = services.answers.ask(question, filters=Filters(languages=("en",)))
-    assert answer.refused and "Vassilenko" not in answer.text
+
+@pytest.fixture(scope="module")
+def e5_answers():
+    from datetime import date
+
+    from doubles import EmbeddingRetriever, paragraph_chunks
+    from rag.answer.service import AnswerService
+    from rag.embeddings import get_embedder
+    from rag.settings import Settings
+
+    e5 = get_embedder(Settings(embedding={"model": E5_SMALL}))
+    chunks = paragraph_chunks(
+        "velden", "Minister Lund met Deputy Minister Ilse Varga of Ostravia in Velden on Tuesday.\n"
+        "The two ministers discussed grain exports and a new ferry line to Brunnhaven.",
+        per_chunk=1, title="Norland and Ostravia in Velden", published=date(2024, 5, 14))
+    return AnswerService(EmbeddingRetriever(chunks, e5), e5, Settings(), today=date(2024, 12, 1))
+
+
+@pytest.mark.parametrize("question", ["Кто консул Норландии в Вельдене?", "Норландияның Вельдендегі консулы кім?"])
+def test_a_russian_or_kazakh_question_about_a_role_the_releases_never_name_is_refused(e5_answers, question):
+    """The role is translated ("консул" -> consul): the deputy minister the release names does not answer it."""
+    answer = e5_answers.ask(question)
+    assert answer.refused and "Varga" not in answer.text

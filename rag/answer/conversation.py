@@ -128,8 +128,10 @@ def _rewrite_one(question: str, previous: str, answer: str = "") -> str:
         if modifiers:
             last = modifiers[0]
             return previous[: last.start()] + one.group("name") + previous[last.end():]
-    if modifiers and (head := re.match(r"\s+([a-z]+)", previous[modifiers[0].end():])):
-        # "And who led the Albanian one?": "one" is the noun the previous question's modifier named
+    # the noun the previous question's first modifier names: "delegation" of "the Norland delegation"
+    head = re.match(r"\s+([a-z]+)", previous[modifiers[0].end():]) if modifiers else None
+    if head:
+        # "And who led the Ostravian one?": "one" is the noun the previous question's modifier named
         q = re.sub(r"\b([A-Z][\w’'.\-]*)\s+one\b", lambda m: f"{m.group(1)} {head.group(1)}", q)
     if not is_followup(q):
         return q
@@ -138,13 +140,13 @@ def _rewrite_one(question: str, previous: str, answer: str = "") -> str:
     period = parse_date_intent(bare)
     rest = re.sub(r"^(?i:what|how)\s+about\b", "", bare.replace(period.phrase, "")) if period.phrase else bare
     if period.phrase and len(lexical.words(rest)) == 0:
-        # "And in 2022?": the previous question in that period
+        # "And in 2024?": the previous question in that period
         own = parse_date_intent(previous).phrase
         if own and own in previous:
             return previous.replace(own, period.phrase)
         return previous.rstrip(" ?.!") + f" {period.phrase}?"
     if re.fullmatch(r"(?i)(when|where|why|how)", bare):
-        # "When?" after "Who led the Kazakh delegation?": that event, the new question word's answer type
+        # "When?" after "Who led the Norland delegation?": that event, the new question word's answer type
         return f"{bare.capitalize()}: {previous.strip()}"
     prev = _PREV_RE.match(previous)
     names = entities(previous)
@@ -158,8 +160,8 @@ def _rewrite_one(question: str, previous: str, answer: str = "") -> str:
         if old:
             return previous[: old.start("topic")] + topic + "?"
         swap = re.fullmatch(r"(?:the\s+)?(?P<name>[A-Z][\w’'.\-]*)\s+(?P<noun>[a-z]+)", topic)
-        if swap and modifiers and (head := re.match(r"\s+[a-z]+", previous[modifiers[0].end():])):
-            # "What about the Albanian side?" after "Who led the Kazakh delegation?": that one instead
+        if swap and head:
+            # "What about the Ostravian side?" after "Who led the Norland delegation?": that one instead
             first = modifiers[0]
             return previous[: first.start()] + f"{swap['name']} {swap['noun']}" + previous[first.end() + head.end():]
         return previous.rstrip(" ?.!") + f" about {topic}?"

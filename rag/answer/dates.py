@@ -55,6 +55,11 @@ class DateIntent:
     def empty(self) -> bool:
         return self.date_from is None and self.date_to is None and not self.prefer_recent
 
+    def covers(self, day: date | None) -> bool:
+        """Whether a release published on `day` falls in the period (an undated one never does)."""
+        return day is not None and (self.date_from is None or day >= self.date_from) and (
+            self.date_to is None or day <= self.date_to)
+
     def merge_into(self, filters: Filters) -> Filters:
         """The user's explicit filters win, field by field."""
         return replace(
@@ -108,9 +113,9 @@ def parse_date_intent(question: str, today: date | None = None) -> DateIntent:
         return DateIntent()
 
 
-# Seasons ("in spring 2022", "весной 2022 года", "2022 жылдың көктемінде"), and months and years
-# as Russian and Kazakh write them ("в мае 2022 года", "21 марта 2025 г.", "2022 жылғы мамырда",
-# "2021 жылы"): the phrase takes the case endings and year words along, so the query loses them.
+# Seasons ("in spring 2022", "осенью 2021 года", "2021 жылдың күзінде"), and months and years
+# as Russian and Kazakh write them ("в марте 2023 года", "14 июня 2024 г.", "2023 жылғы наурызда",
+# "2020 жылы"): the phrase takes the case endings and year words along, so the query loses them.
 _YEAR_NUMBER = r"(?P<year>(?:19|20)\d\d)"
 _RU_YEAR_WORD = r"(?:\s*(?:года|году|год|г\.|г\b))?"
 _RU_MONTHS = {"январ": 1, "феврал": 2, "март": 3, "апрел": 4, "ма": 5, "июн": 6, "июл": 7, "август": 8,
@@ -123,8 +128,8 @@ _WORLD_DATE_RES = (
     re.compile(rf"\b(?:in\s+)?(?:the\s+)?(?P<season>spring|summer|autumn|fall|winter)\s+(?:of\s+)?{_YEAR_NUMBER}\b",
                re.IGNORECASE),
     re.compile(rf"(?<!\w)(?P<season>весн|лет|осен|зим)(?:ой|ом|ью|а|о|ь)\s+{_YEAR_NUMBER}{_RU_YEAR_WORD}", re.IGNORECASE),
-    re.compile(rf"(?<!\w)(?:в\s+)?(?:(?P<day>\d{{1,2}})\s+)?(?P<month>январ|феврал|март|апрел|ма|июн|июл|август|"
-               rf"сентябр|октябр|ноябр|декабр)(?:[ьяейу]|а|е)?\s+{_YEAR_NUMBER}{_RU_YEAR_WORD}", re.IGNORECASE),
+    re.compile(rf"(?<!\w)(?:в\s+)?(?:(?P<day>\d{{1,2}})\s+)?(?P<month>{'|'.join(_RU_MONTHS)})(?:[ьяейу]|а|е)?\s+"
+               rf"{_YEAR_NUMBER}{_RU_YEAR_WORD}", re.IGNORECASE),
     re.compile(rf"{_YEAR_NUMBER}\s*(?:жыл\w*|ж\.)\s+(?P<season>көктем|жаз|күз|қыс)\w*", re.IGNORECASE),
     re.compile(rf"{_YEAR_NUMBER}\s*(?:жыл\w*|ж\.)\s+(?:(?P<day>\d{{1,2}})\s+)?(?P<month>{'|'.join(_KK_MONTHS)})\w*"
                r"(?:\s+айында)?", re.IGNORECASE),

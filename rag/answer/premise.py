@@ -158,7 +158,7 @@ def _check_event(question: Question, claim: Claim, evidence: EvidenceIndex) -> P
         chunk = sentence.passage.chunk
         if period:
             dated = annotate_relative_dates(sentence.text, chunk.published) if chunk.published else sentence.text
-            if not (period <= lexical.period_tokens(dated) or _published_in(chunk.published, question)):
+            if not (period <= lexical.period_tokens(dated) or question.dates.covers(chunk.published)):
                 continue
         by_agent = any(_is_alias(n, aliases) for n in re.findall(_CAP, f"{chunk.title} {sentence.text}"))
         there = all(lexical.mentions(w, f"{chunk.title}. {sentence.text}") for w in place_words)
@@ -171,11 +171,6 @@ def _check_event(question: Question, claim: Claim, evidence: EvidenceIndex) -> P
             meetings.append(sentence)  # the agent met the question's others, but elsewhere or otherwise
     return PremiseFinding(claim, "unreported", others=tuple(visits), agent_sentences=tuple(meetings),
                           period=_period_text(question))
-
-
-def _published_in(published, question: Question) -> bool:
-    first, last = question.dates.date_from, question.dates.date_to
-    return published is not None and (first is None or published >= first) and (last is None or published <= last)
 
 
 def _names_any(names: frozenset[str] | set[str], *texts: str) -> bool:

@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Literal
 
 from rag.answer import lexical
@@ -188,10 +189,10 @@ def answer_type_of(question: str, language: str = "en") -> tuple[AnswerType, boo
 
 def _typed_by_words(tokens: list[str], words: Words, language: str) -> tuple[AnswerType, bool]:
     """The type a question word fixes, or the head noun of a "which" word (up to two adjectives
-    may stand between: "какие высокопоставленные официальные лица")."""
+    may stand between: "какие иностранные официальные лица")."""
     for i, token in enumerate(tokens):
         if token in words.which_words:
-            # after it, or (a Kazakh predicate: "сауда көлемі қандай болды?") just before it
+            # after it, or (a Kazakh predicate: "бюджеті қандай болды?") just before it
             for noun in tokens[i + 1 : i + 4] + tokens[max(i - 2, 0) : i][::-1]:
                 kind = _head_kind(noun, words, language)
                 if kind:
@@ -203,7 +204,8 @@ def _typed_by_words(tokens: list[str], words: Words, language: str) -> tuple[Ans
     return "statement", False
 
 
-def roles_named(question: str, language: str) -> set[str]:
+@lru_cache(maxsize=1024)  # asked once per candidate sentence of a typed part
+def roles_named(question: str, language: str) -> frozenset[str]:
     """The roles a Russian or Kazakh question names, in English ("послом" -> ambassador)."""
     words = words_for(language)
     roles = set()
@@ -213,7 +215,7 @@ def roles_named(question: str, language: str) -> set[str]:
         for noun, role in words.role_translations.items():
             if _inflected(token, noun, language):
                 roles.add(role)
-    return roles
+    return frozenset(roles)
 
 
 def _inflected(word: str, noun: str, language: str) -> bool:

@@ -166,7 +166,7 @@ def typed_entity(part: QuestionPart, question: Question, entities: tuple[Entity,
     if question.language == "en":
         roles = {lexical.stem(a) for a in lemmas if a in ROLE_NOUNS}
     elif part.answer_type in ("agent", "person"):  # no parser for Russian or Kazakh: the roles a
-        # who-question names, translated ("Кто является послом ...?"), not a source it cites ("по словам госсекретаря")
+        # who-question names, translated ("Кто консул ...?"), not a source it cites ("по словам министра")
         roles = {lexical.stem(r) for r in roles_named(part.text, question.language) if r in ROLE_NOUNS}
     else:
         roles = set()
@@ -174,7 +174,7 @@ def typed_entity(part: QuestionPart, question: Question, entities: tuple[Entity,
         if not roles & sentence.stems:
             return None, False
         # "Which ministers ...?": a country names its holders ("the Foreign Ministers of X and Y");
-        # "Who is X's ambassador?" asks for the person ("the U.S. Ambassador's Fund" names none)
+        # "Who is X's ambassador?" asks for the person ("the French Ambassador's Fund" names none)
         labels = labels | LABELS_BY_TYPE["agent"] if part.answer_type == "person" else frozenset({"PERSON"})
     found, anchored = None, False
     for entity in entities:
@@ -254,9 +254,8 @@ def _part_periods(question: Question, evidence: EvidenceIndex) -> dict[int, Call
         if dates.date_from is None and dates.date_to is None:
             continue
 
-        def within(s: SourceSentence, low=dates.date_from, high=dates.date_to) -> bool:
-            day = s.passage.chunk.published
-            return day is not None and (low is None or day >= low) and (high is None or day <= high)
+        def within(s: SourceSentence, dates=dates) -> bool:
+            return dates.covers(s.passage.chunk.published)
 
         if any(within(s) for s in evidence.sentences):
             tests[index] = within
