@@ -12,12 +12,15 @@ import threading
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from langchain_core.embeddings import Embeddings
 
 from rag.settings import EmbeddingSettings
+
+if TYPE_CHECKING:
+    import torch  # imported where it runs: the constants and choose_model must not load torch (~1.1 s)
 
 BUNDLED_PREFIX = "bundled:"
 MINILM = "bundled:all-MiniLM-L6-v2"
@@ -67,6 +70,8 @@ def cpu_has_native_bf16() -> bool:
 
 
 def resolve_dtype(setting: str) -> torch.dtype:
+    import torch
+
     # Measured on the project's 2-core AVX2 machine: bf16 encodes ~5x SLOWER than fp32 there
     # (oneDNN emulates it), both for one query and for batches; with native bf16 it is faster.
     if setting == "auto":
@@ -81,6 +86,8 @@ _FEW = 4  # a question (or a handful): too little work to split across threads
 def _intra_op_threads(n: int | None):
     """One thread for tiny inputs: on 2 busy cores, a one-query encode took 35 ms on one thread
     and 170 ms on two (the OpenMP workers wait for each other); batches keep all cores."""
+    import torch
+
     before = torch.get_num_threads()
     if n is None or n >= before:
         yield
@@ -132,6 +139,8 @@ class Embedder(Embeddings):
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        import torch
+
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock, torch.inference_mode(), _intra_op_threads(1 if len(texts) <= _FEW else None):
@@ -188,6 +197,8 @@ class _BertEmbedder(Embedder):
         return self._embed([self.query_prefix + text for text in texts])
 
     def _embed(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        import torch
+
         from rag.bert import mean_pooled
 
         if not texts:

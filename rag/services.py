@@ -65,6 +65,49 @@ class Services:
         self.follows_feeds = False  # set by `rag up` when it will: the UI keeps polling for checks
         self._questions = _Questions()
         self._stored_model = ""
+        self._workers: dict[str, object] | None = None  # settings JSON -> WorkerEmbedder, once enabled
+        self._spare_workers: list = []  # started, not yet told which model to load
+
+    def encode_in_worker(self, questions=()) -> None:
+        """Run the embedders in child processes (rag.embedding_worker), started now: a cold
+        `rag ask` then imports torch and loads the encoders on one core while this process opens
+        the store and loads spaCy on the other. One worker, and a second when a question is not
+        in English (it may need the cross-lingual model too); prepare_for tells them what to load."""
+        from rag import nlp
+        from rag.embedding_worker import WorkerEmbedder
+        from rag.languages import question_language
+
+        with self._lock:
+            if self._workers is None:
+                nlp.load_without_torch = True  # nothing in this process needs it now
+                self._workers = {}
+                other_languages = any(question_language(q) != "en" for q in questions)
+                self._spare_workers = [WorkerEmbedder() for _ in range(1 + other_languages)]
+
+    def prepare_for(self, questions) -> None:
+        """Start loading what answering `questions` will encode with: the store's model and, for
+        questions in other languages, the cross-lingual one (in workers, see encode_in_worker,
+        they load while this process goes on)."""
+        from rag.languages import question_language
+
+        self.embedder  # noqa: B018  (opens the store and picks its model)
+        for language in {question_language(q) for q in questions} - {"en"}:
+            self._encoder_for(language)
+
+    def _embedder_of(self, section):
+        from rag.embeddings import get_embedder
+
+        if self._workers is None:
+            return get_embedder(section)
+        key = section.model_dump_json()
+        worker = self._workers.get(key)
+        if worker is None:
+            from rag.embedding_worker import WorkerEmbedder
+
+            worker = self._spare_workers.pop() if self._spare_workers else WorkerEmbedder()
+            worker.load(section)
+            self._workers[key] = worker
+        return worker
 
     def embedding_model(self, languages=()) -> str:
         """The model in force: the store's once it holds vectors (another one configured is an
@@ -87,11 +130,9 @@ class Services:
         return choose_model(languages) if wanted == AUTO else wanted
 
     def embedder_for(self, languages=()):
-        from rag.embeddings import get_embedder
-
         model = self.embedding_model(languages)
         with self._lock:
-            return get_embedder(self.settings.embedding.model_copy(update={"model": model}))
+            return self._embedder_of(self.settings.embedding.model_copy(update={"model": model}))
 
     def reembed(self, model: str, progress=None) -> int:
         """Re-embed every stored chunk with ``model`` (texts come from the store: no source file
@@ -121,10 +162,10 @@ class Services:
         return index if any(cache_path(f, E5_SMALL).is_file() for f in folders) else None
 
     def cross_lingual_embedder(self):
-        from rag.embeddings import E5_SMALL, get_embedder
+        from rag.embeddings import E5_SMALL
 
         with self._lock:
-            return get_embedder(self.settings.embedding.model_copy(update={"model": E5_SMALL}))
+            return self._embedder_of(self.settings.embedding.model_copy(update={"model": E5_SMALL}))
 
     def _cross_lingual_for_ingest(self, paths):
         index = self.cross_lingual(paths)

@@ -73,7 +73,7 @@ class AnswerService:
         self._today = today
         self.catalogue = catalogue
         self._generators: dict[str, Generator] = {}
-        self._vectors: dict[int, VectorCache] = {}  # per encoder: two models' vectors never mix
+        self._vectors: dict[object, VectorCache] = {}  # per model: two models' vectors never mix
         self.annotator = get_annotator()
 
     # ---- public API ----
@@ -117,7 +117,7 @@ class AnswerService:
                                  must_mention=must_mention)
         if found.passages:
             encoder = self._encoder_for(question.language) if self._encoder_for is not None else self.embedder
-            cache = self._vectors.setdefault(id(getattr(encoder, "model", encoder)), VectorCache())
+            cache = self._vectors.setdefault(getattr(encoder, "name", None) or id(encoder), VectorCache())
             found.evidence = EvidenceIndex(found.passages, encoder,
                                            also_encode=(question.standalone, *(p.search_text for p in question.parts)),
                                            use_boilerplate="boilerplate" not in self.disabled, _cache=cache)
