@@ -181,9 +181,11 @@ def typed_entity(part: QuestionPart, question: Question, entities: tuple[Entity,
         if part.answer_type == "number" and entity.label == "DATE" and _DURATION.fullmatch(entity.text.lower()):
             entity = replace(entity, label="CARDINAL")  # "15 years" of relations: spaCy tags durations as dates
         if part.answer_type == "amount" and entity.label == "CARDINAL" and sentence is not None:
-            around = lexical.words(sentence.text[max(entity.start - 4, 0) : entity.start]) + \
-                lexical.words(sentence.text[entity.end : entity.end + 12])[:1]
-            if any(w.lower() in _AMOUNT_WORDS for w in around):  # "12 million euros", "KZT 5 billion", "2 million tonnes"
+            # "12 million euros", "2 million tonnes", "KZT 5 billion": a unit after the number, or a
+            # currency code before it (in capitals: "won 45 seats", "try 3 times" are verbs)
+            before = [w for w in lexical.words(sentence.text[max(entity.start - 4, 0) : entity.start]) if w.isupper()]
+            after = lexical.words(sentence.text[entity.end : entity.end + 12])[:1]
+            if any(w.lower() in _AMOUNT_WORDS for w in before + after):
                 entity = replace(entity, label="MONEY")
         if entity.label not in labels or _named_in(entity.text, question):
             continue
