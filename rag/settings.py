@@ -120,7 +120,7 @@ class IngestSettings(_Section):
 
     max_file_mb: int = Field(512, ge=1, description="any file; a single-release text or HTML file may have "
                              "8 bytes per allowed character at most")
-    max_unpacked_mb: int = Field(256, ge=1, description="what a .jsonl.gz or .docx may unpack to")
+    max_unpacked_mb: int = Field(256, ge=1, description="what a gzipped archive (.jsonl.gz, .csv.gz, ...) or a .docx may unpack to")
     max_release_chars: int = Field(1_000_000, ge=1000, description="the text of one release")
     write_batch: int = Field(512, ge=1, description="passages encoded and stored per step, whole releases: "
                              "the unit of progress and of what a crash loses")

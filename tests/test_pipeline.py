@@ -109,6 +109,39 @@ def test_bad_files_are_reported_and_the_rest_goes_on(service, corpus, tmp_path):
     assert "green energy corridor" in " ".join(stored_texts(service.store))
 
 
+def test_a_zip_of_releases_is_ingested_like_the_folder_it_holds(service, corpus, tmp_path):
+    """An archive handed over as a zip (named, or inside a folder): its releases are read, gzipped
+    exports inside too; unsafe or unreadable members are reported by name; ingesting the zip
+    again changes nothing."""
+    import gzip
+    import zipfile
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    with zipfile.ZipFile(drop / "mfa-export.zip", "w") as archive:
+        archive.write(KAZAKH, f"2025/{KAZAKH.name}")
+        archive.writestr("2024/ostravia.csv.gz", gzip.compress(
+            b"title,date,text\nNorland and Ostravia sign a grain accord,2024-05-02,"
+            b"Norland and Ostravia signed a grain accord setting export quotas of 2 million tonnes.\n"))
+        archive.writestr("../outside.txt", "Escaping the folder.")
+        archive.writestr("setup.exe", b"MZ")
+        archive.writestr("__MACOSX/._x.txt", "metadata")
+    report = service.ingest([drop])
+    by_name = {Path(f.path).name: f for f in report.files}
+    assert by_name[KAZAKH.name].status == "ingested" and by_name["ostravia.csv.gz"].status == "ingested"
+    assert "unsafe path" in by_name["outside.txt"].errors[0] and "mfa-export.zip" in by_name["outside.txt"].errors[0]
+    assert "type .exe is not accepted" in by_name["setup.exe"].errors[0]
+    assert not (tmp_path / "outside.txt").exists() and not (service.settings.data_dir / "outside.txt").exists()
+    titles = {d.title for d in service.store.documents()}
+    assert "Norland and Ostravia sign a grain accord" in titles and "Kazakhstan Albania political consultations" in titles
+    again = service.ingest([drop / "mfa-export.zip"])
+    assert {f.status for f in again.files if f.status != "failed"} == {"unchanged"} and again.chunks_written == 0
+    broken = drop / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    failed = service.ingest([broken]).files
+    assert [f.status for f in failed] == ["failed"] and "not a readable zip archive" in failed[0].errors[0]
+
+
 def test_a_crash_mid_ingest_leaves_a_queryable_store_that_the_next_run_completes(
     settings, embedder, corpus, monkeypatch
 ):

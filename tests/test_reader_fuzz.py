@@ -198,6 +198,10 @@ def _docx_seed() -> bytes:
 
 
 SEEDS[".docx"] = _docx_seed()
+SEEDS[".ndjson"] = SEEDS[".jsonl"]
+for _suffix in SUPPORTED_SUFFIXES:  # every gzipped archive: the gzip of its format's seed
+    if _suffix.endswith(".gz") and _suffix not in SEEDS:
+        SEEDS[_suffix] = gzip.compress(SEEDS[_suffix.removesuffix(".gz")])
 assert set(SEEDS) == set(SUPPORTED_SUFFIXES), "a reader without fuzzing"
 
 

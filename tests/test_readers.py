@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import rag.ingest.markup as markup
-from rag.ingest.readers import SUPPORTED_SUFFIXES, ReadError, read_file
+from rag.ingest.readers import SUPPORTED_SUFFIXES, ReadError, ReadLimits, read_file
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -449,6 +449,28 @@ def test_csv_export_rows_are_releases_with_any_case_headers_and_bad_rows_are_err
     no_text = tmp_path / "names.csv"
     no_text.write_text("name,age\nLund,50\n", encoding="utf-8")
     assert only_error(no_text).problem.startswith("no text column")
+
+
+def test_gzipped_exports_read_like_what_they_hold_and_ndjson_is_json_lines(tmp_path):
+    tsv = "headline\tdate\ttext\nLund in Velden\t14 May 2024\tMinister Lund visited Velden, the capital.\n"
+    (tmp_path / "norland.tsv.gz").write_bytes(gzip.compress(tsv.encode()))  # a tab, not sniffed: the .tsv under .gz
+    doc = only_document(tmp_path / "norland.tsv.gz")
+    assert (doc.title, doc.published, doc.text) == ("Lund in Velden", date(2024, 5, 14), "Minister Lund visited Velden, the capital.")
+    record = {"title": "Ostravia grain accord", "date": "2024-06-01", "text": "Ostravia and Norland signed a grain accord."}
+    (tmp_path / "ostravia.ndjson").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (tmp_path / "ostravia.json.gz").write_bytes(gzip.compress(json.dumps([record]).encode()))
+    for name in ("ostravia.ndjson", "ostravia.json.gz"):
+        assert only_document(tmp_path / name).title == "Ostravia grain accord"
+    feed = '<rss><channel><item><title>Velden talks</title><pubDate>Tue, 04 Jun 2024 10:00:00 GMT</pubDate>' \
+           '<description>Norland and Ostravia held talks in Velden.</description></item></channel></rss>'
+    (tmp_path / "feed.xml.gz").write_bytes(gzip.compress(feed.encode()))
+    assert only_document(tmp_path / "feed.xml.gz").published == date(2024, 6, 4)
+    (tmp_path / "empty.csv.gz").write_bytes(gzip.compress(b"  \n"))
+    assert only_error(tmp_path / "empty.csv.gz").problem == "empty archive"
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(b"title,text\n" + b"a" * (3 << 20)))
+    [error] = read_file(bomb, limits=ReadLimits(max_unpacked_bytes=1 << 20)).errors
+    assert "unpacks to more than 1.0 MB" in error.problem
 
 
 def test_rss_atom_and_xml_exports_are_read_entry_by_entry_and_entities_are_refused(tmp_path):

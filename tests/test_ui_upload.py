@@ -1,4 +1,4 @@
-"""ui.upload: type and size limits, safe zip extraction (no traversal, links, bombs)."""
+"""rag.ingest.staging (UI uploads, zips): type and size limits, safe zip extraction (no traversal, links, bombs)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ui import upload
+from rag.ingest import staging as upload
 
 MB = 1 << 20
 

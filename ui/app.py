@@ -1,4 +1,4 @@
-"""The Gradio app: layout and event wiring only. Rendering is in render.py, uploads in upload.py.
+"""The Gradio app: layout and event wiring only. Rendering is in render.py; uploads are staged by rag.ingest.staging.
 
 `build_app(services)` returns the Blocks (tests mount it themselves); `launch(...)` is what `rag serve`
 calls. Named API endpoints (for gradio_client): /ask (the chat turn, streamed), /answer (the Answer as
@@ -21,7 +21,7 @@ from rag.settings import Settings
 from rag.answer.limits import QuestionTooLong, check_question_length
 from ui import chat, corpus, render
 from ui.assets import CSS, HEAD
-from ui.upload import UPLOAD_SUFFIXES, stage_uploads
+from rag.ingest.staging import UPLOAD_SUFFIXES, stage_uploads
 
 log = logging.getLogger(__name__)
 

@@ -158,7 +158,7 @@ class IngestProgress:
 def first_pass(paths: Iterable[Path | str]) -> list[Path]:
     """The single-release files to ingest before the rest: only beside an archive, and only a few."""
     files, _ = expand_paths([Path(p) for p in paths if not is_url(p)])
-    singles = [f for f in files if file_suffix(f) not in ARCHIVE_SUFFIXES]
+    singles = [f for f in files if file_suffix(f) not in ARCHIVE_SUFFIXES | {".zip"}]  # a zip holds many
     if not singles or len(singles) == len(files) or len(singles) > FIRST_PASS_MAX_FILES:
         return []
     return singles

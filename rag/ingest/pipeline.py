@@ -87,7 +87,7 @@ NOT_RELEASES = frozenset({"readme", "license", "licence", "changelog", "contribu
 def _is_release_file(path: Path) -> bool:
     stem = path.name.split(".")[0].lower()
     return (
-        path.is_file() and file_suffix(path) in SUPPORTED_SUFFIXES
+        path.is_file() and file_suffix(path) in SUPPORTED_SUFFIXES | {".zip"}
         and not path.name.startswith(".") and stem not in NOT_RELEASES
     )
 
@@ -163,6 +163,27 @@ class IngestService:
 
         return WebReader(self.settings, recipe=self._recipe)
 
+    def _unzipped(self, files: list[Path]) -> tuple[list[Path], list[FileResult]]:
+        """Zips replaced by the releases they hold, unpacked (safely, as the UI's uploads are) under
+        data_dir/unpacked/<hash of the zip>/: the same zip ingested again is the same files, unchanged."""
+        if not any(file_suffix(f) == ".zip" for f in files):
+            return files, []
+        from rag.ingest.staging import stage_uploads
+
+        out: list[Path] = []
+        refused: list[FileResult] = []
+        root = Path(self.settings.data_dir) / "unpacked"
+        for path in files:
+            if file_suffix(path) != ".zip":
+                out.append(path)
+                continue
+            staged = stage_uploads([path], root, self.settings.ingest.max_file_mb << 20)
+            out.extend(staged.files)
+            # a problem names the zip ("releases.zip") or a member in it ("releases.zip/a/b.exe")
+            refused += [FileResult(str(path.parent / r.path), "failed", errors=[f"{path.parent / r.path}: {r.problem}"])
+                        for r in staged.rejected]
+        return list(dict.fromkeys(out)), refused
+
     def ingest(self, paths: Iterable[Path | str], sync: bool = False, progress: ProgressFn | None = None) -> IngestReport:
         """Ingest files, folders and URLs (feeds, sitemaps, pages: see rag.web)."""
         started = time.perf_counter()
@@ -170,8 +191,9 @@ class IngestService:
         urls = [str(s).strip() for s in sources if is_url(s)]
         local = [Path(s) for s in sources if not is_url(s)]
         files, report_files = expand_paths(local)
+        files, refused = self._unzipped(files)
         self._cache_paths = local
-        report = IngestReport(files=report_files)
+        report = IngestReport(files=report_files + refused)
         states = self.store.doc_states()
         batch = _Batch(report, states, self.content_hash)
 

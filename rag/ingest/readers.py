@@ -36,14 +36,10 @@ from rag.ingest.text import (
 )
 from rag.types import Document
 
-SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
-    {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl", ".jsonl.gz",
-     ".csv", ".tsv", ".xml", ".rss", ".atom"}
-)
-# Many releases per file (the rest hold one release each).
-ARCHIVE_SUFFIXES: frozenset[str] = frozenset(
-    {".json", ".jsonl", ".jsonl.gz", ".csv", ".tsv", ".xml", ".rss", ".atom"}
-)
+# Many releases per file (the rest hold one release each); exports come gzipped as often as not.
+_ARCHIVES = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml", ".rss", ".atom"})
+ARCHIVE_SUFFIXES: frozenset[str] = _ARCHIVES | {suffix + ".gz" for suffix in _ARCHIVES}
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}) | ARCHIVE_SUFFIXES
 
 # One release per file, as text or markup: a file far bigger than any release is refused before
 # it is decoded (a 500 MB log renamed .txt would take minutes and gigabytes to normalise).
@@ -61,7 +57,7 @@ class ReadLimits:
     fails with a clear error instead of taking the machine's memory or an ingest's afternoon."""
 
     max_file_bytes: int = 512 << 20  # any file, as stored
-    max_unpacked_bytes: int = 256 << 20  # what a .jsonl.gz or a .docx unpacks to
+    max_unpacked_bytes: int = 256 << 20  # what a gzipped archive or a .docx unpacks to
     max_release_chars: int = 1_000_000  # the text of one release (a long one is ~30,000)
 
     @property
@@ -103,7 +99,7 @@ class ReadResult:
 
 
 def file_suffix(path: Path) -> str:
-    """The format-deciding suffix, lower case; two parts for compressed archives (".jsonl.gz")."""
+    """The format-deciding suffix, lower case; two parts for compressed archives (".csv.gz")."""
     suffixes = [s.lower() for s in path.suffixes]
     if len(suffixes) >= 2 and suffixes[-1] == ".gz":
         return "".join(suffixes[-2:])
@@ -140,8 +136,8 @@ def read_data(
     if not data.strip():
         return _failed(path, "empty file")
     try:
-        if suffix == ".jsonl.gz":  # unpacked here, under the limit, then read as the JSON lines it holds
-            data, suffix = _gunzip(data, limits.max_unpacked_bytes), ".jsonl"
+        if suffix.endswith(".gz"):  # unpacked here, under the limit, then read as what it holds
+            data, suffix = _gunzip(data, limits.max_unpacked_bytes), suffix.removesuffix(".gz")
         elif suffix == ".docx":
             _check_unpacked_zip(data, limits.max_unpacked_bytes)
         return _READERS[suffix](path, data, field_map)._capped(path, limits)
@@ -307,7 +303,7 @@ def read_csv(path: Path, data: bytes, field_map: FieldMap | None = None) -> Read
     raw, _ = decode_text(data)
     if "\x00" in raw:
         raise BadInput("binary file (contains NUL bytes), not CSV")
-    if path.suffix.lower() == ".tsv":
+    if file_suffix(path).removesuffix(".gz") == ".tsv":
         delimiter = "\t"
     else:
         try:
@@ -515,7 +511,7 @@ def _failed(path: Path, problem: str) -> ReadResult:
     return ReadResult([], [ReadError(str(path), problem)])
 
 
-# .jsonl.gz has no entry: read_data unpacks it (under its limit) and reads it as .jsonl.
+# The .gz archives have no entry: read_data unpacks them (under its limit) and reads what they hold.
 _READERS: dict[str, Callable[[Path, bytes, FieldMap | None], ReadResult]] = {
     ".txt": read_txt,
     ".md": read_markdown,
@@ -526,6 +522,7 @@ _READERS: dict[str, Callable[[Path, bytes, FieldMap | None], ReadResult]] = {
     ".docx": read_docx,
     ".json": read_json,
     ".jsonl": read_jsonl,
+    ".ndjson": read_jsonl,  # another name for JSON lines
     ".csv": read_csv,
     ".tsv": read_csv,
     ".xml": read_xml,

@@ -1,4 +1,6 @@
-"""Uploaded files -> folders under data_dir/uploads/ that the ingest pipeline can read.
+"""Uploaded files and zip archives -> folders under data_dir that the ingest pipeline can read
+(the UI's uploads go to data_dir/uploads/; zips given to `rag ingest` are unpacked under
+data_dir/unpacked/ by the pipeline itself).
 
 Each upload lands in uploads/<hash of its bytes>/<its name>: a document's id comes from its file's
 path, so uploading the same file again gives the same path and the pipeline reports it unchanged
