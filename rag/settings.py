@@ -124,6 +124,9 @@ class IngestSettings(_Section):
     max_release_chars: int = Field(1_000_000, ge=1000, description="the text of one release")
     write_batch: int = Field(512, ge=1, description="passages encoded and stored per step, whole releases: "
                              "the unit of progress and of what a crash loses")
+    field_map: dict[str, list[str]] = Field(
+        default_factory=dict, description="an archive's record keys per field (id, title, published, url, text, "
+        "source), tried instead of the known names and the guessing: {text = [\"zz_column_7\"]}")
 
     def read_limits(self):
         from rag.ingest.readers import ReadLimits

@@ -142,6 +142,16 @@ def test_a_zip_of_releases_is_ingested_like_the_folder_it_holds(service, corpus,
     assert [f.status for f in failed] == ["failed"] and "not a readable zip archive" in failed[0].errors[0]
 
 
+def test_the_settings_field_map_names_an_archives_keys(settings, embedder, tmp_path):
+    archive = tmp_path / "export.json"
+    archive.write_text(json.dumps([{"heading": "Lund in Velden", "memo": "Minister Lund visited Velden.",
+                                    "notes": "Minister Lund met his Ostravian counterpart in Velden on Thursday. " * 4}]))
+    settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"field_map": {"text": ["memo"]}})})
+    service = IngestService(settings, ChunkStore(settings), embedder)
+    assert service.ingest([archive]).ok
+    assert stored_texts(service.store) == ["Minister Lund visited Velden."]  # the guess would take the longer notes
+
+
 def test_a_crash_mid_ingest_leaves_a_queryable_store_that_the_next_run_completes(
     settings, embedder, corpus, monkeypatch
 ):

@@ -451,6 +451,46 @@ def test_csv_export_rows_are_releases_with_any_case_headers_and_bad_rows_are_err
     assert only_error(no_text).problem.startswith("no text column")
 
 
+BODY = ("Minister Lund met his Ostravian counterpart in Velden on Thursday. The sides discussed grain exports "
+        "and a new rail link, and agreed to meet again in the autumn to sign the accord on river shipping.")
+
+
+@pytest.mark.parametrize("shape", [
+    # a CMS's REST export: values wrapped in {"rendered": ...}, the body as HTML, an edit date beside
+    [{"id": 5, "date": "2024-05-02T10:00:00", "modified": "2024-06-30T09:00:00", "link": "https://mfa.norland.example/n/5",
+      "title": {"rendered": "Lund in Velden"}, "content": {"rendered": f"<p>{BODY}</p>", "protected": False},
+      "excerpt": {"rendered": "<p>Lund visits.</p>"}}],
+    # JSON:API: the fields under "attributes", the body as {"value": html, "format": ...}
+    {"data": [{"id": "n5", "type": "node--press_release", "attributes": {
+        "title": "Lund in Velden", "published_at": "2024-05-02T10:00:00Z",
+        "body": {"value": f"<div><p>{BODY}</p></div>", "format": "full_html"}},
+        "relationships": {"category": {"data": {"type": "term", "id": "7", "title": "Press"}}}}]},
+    # a search engine's answer: records under hits.hits[]._source, names of the engine's own
+    {"took": 3, "hits": {"total": 1, "hits": [{"_id": "n5", "_source": {
+        "headline": "Lund in Velden", "publishDate": "2024-05-02", "updatedDate": "2024-07-01",
+        "bodyText": BODY, "category": {"title": "Press releases"}}}]}},
+    # a GraphQL answer; Unix time in milliseconds; a body under a name nobody lists
+    {"data": {"releases": {"edges": [{"node": {"title": "Lund in Velden", "issuedAt": 1714644000000,
+                                               "zz_column_7": BODY}}]}}},
+    # a database dump: a compact date, the body in "description"
+    [{"heading": "Lund in Velden", "pub_date_int": 20240502, "description": BODY, "lang": "en"}],
+], ids=["cms-rest", "json-api", "search-hits", "graphql", "db-dump"])
+def test_archives_shaped_by_other_systems_are_read_by_what_their_fields_hold(tmp_path, shape):
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(shape), encoding="utf-8")
+    doc = only_document(path)
+    assert (doc.title, doc.published, doc.text) == ("Lund in Velden", date(2024, 5, 2), BODY)
+
+
+def test_a_field_map_is_taken_as_given_and_short_fields_are_no_body(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([{"heading": "Lund in Velden", "memo": "Lund visits Velden.", "notes": BODY}]))
+    assert only_document(path).text == BODY  # the longest field that reads like prose
+    assert read_file(path, field_map={"text": "memo"}).documents[0].text == "Lund visits Velden."
+    path.write_text(json.dumps([{"heading": "Lund in Velden", "memo": "Lund visits Velden."}]))
+    assert "record has no text" in only_error(path).problem  # a short note is not a release
+
+
 def test_gzipped_exports_read_like_what_they_hold_and_ndjson_is_json_lines(tmp_path):
     tsv = "headline\tdate\ttext\nLund in Velden\t14 May 2024\tMinister Lund visited Velden, the capital.\n"
     (tmp_path / "norland.tsv.gz").write_bytes(gzip.compress(tsv.encode()))  # a tab, not sniffed: the .tsv under .gz

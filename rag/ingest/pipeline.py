@@ -200,7 +200,8 @@ class IngestService:
         for i, path in enumerate(files):
             if progress:
                 progress(i, len(files), f"reading {path.name}")
-            batch.admit(str(path), read_file(path, limits=self._read_limits))
+            batch.admit(str(path), read_file(path, field_map=self.settings.ingest.field_map or None,
+                                             limits=self._read_limits))
 
         web_reads = []
         if urls:

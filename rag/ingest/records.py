@@ -1,7 +1,17 @@
-"""Archive records (JSON objects) to Documents: field aliases, ids, sources, duplicates."""
+"""Archive records (JSON objects) to Documents: field aliases, ids, sources, duplicates.
+
+Archives from systems nobody here has seen name and nest their fields their own way: a CMS
+export says `{"title": {"rendered": ...}, "content": {"rendered": "<p>..."}}`, a JSON:API one
+puts everything under `"attributes"`, another calls the body `content_html` or `fullText`. So a
+record is read in three steps, each general: values wrapped in a one-field object are unwrapped
+and nested objects' fields are lifted beside the record's own; a field is found by its known
+names, then by a name that contains one ("publishDate", "body_html"), and the text, failing
+that, is the record's longest string field if it reads like prose; HTML in it becomes text.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,6 +58,7 @@ class RecordBuilder:
         self.path = path
         self.resolved = str(path.resolve())
         self.aliases = dict(DEFAULT_FIELD_ALIASES)
+        self.custom = frozenset(field_map or ())
         for name, keys in (field_map or {}).items():
             if name not in self.aliases:
                 raise BadInput(f"field_map names unknown field {name!r}; known: {', '.join(self.aliases)}")
@@ -60,9 +71,10 @@ class RecordBuilder:
         doc_id: "rec:" + short sha1 of the record's id, else its url, else file path + ``fallback_key``."""
         if not isinstance(record, dict):
             raise RecordProblem(f"expected a JSON object, got {type(record).__name__}")
+        record = _lifted(record)
         used: set[str] = set()
         fields = {name: self._field(record, name, used) for name in self.aliases}
-        text = normalise_text(_as_text(fields["text"]))
+        text = normalise_text(_plain(_as_text(fields["text"])))
         if not text:
             raise RecordProblem(f"record has no text (looked for {', '.join(self.aliases['text'])})")
         record_id = inline(_as_text(fields["id"]))
@@ -82,7 +94,7 @@ class RecordBuilder:
             source = next((inline(_as_text(record[k])) for k in _SOURCE_FALLBACK_FIELDS if record.get(k)), "")
         return Document(
             doc_id=doc_id,
-            title=inline(_as_text(fields["title"])) or title_from_text(text),
+            title=inline(_plain(_as_text(fields["title"]))) or title_from_text(text),
             text=text,
             published=parse_date(fields["published"]),
             source=source,
@@ -105,6 +117,23 @@ class RecordBuilder:
             if original is not None and record[original] not in (None, "", [], {}):
                 used.add(original)
                 return record[original]
+        if name in self.custom:
+            return None  # the user named this field's keys: no guessing
+        # A name that contains a known one: "publishDate", "body_html", "fullText", "seo_title"
+        # (the longest value when several do: "summary_text" and "full_text" -> the body)
+        candidates = [k for k in record if k not in used and _contains_alias(str(k), _FUZZY.get(name, ()))
+                      and not _contains_alias(str(k), _NOT.get(name, ())) and _usable(record[k])]
+        if candidates:
+            key = max(candidates, key=lambda k: len(_as_text(record[k])))
+            used.add(key)
+            return record[key]
+        if name == "text":  # the longest string field, if it reads like prose (a body under any name)
+            prose = [k for k in record if k not in used and isinstance(record[k], str)
+                     and len(_plain(record[k]).split()) >= _MIN_PROSE_WORDS]
+            if prose:
+                key = max(prose, key=lambda k: len(record[k]))
+                used.add(key)
+                return record[key]
         return None
 
 
@@ -121,7 +150,20 @@ def record_list(value: Any, text_keys: Sequence[str] = DEFAULT_FIELD_ALIASES["te
             return lists[0]
         if any(key in value for key in text_keys):
             return [value]  # a single record
+        nested = _longest_record_list(value, depth=3)  # a search engine's {"hits": {"hits": [...]}}
+        if nested:
+            return nested
     raise BadInput('no records found (expected a list of objects or an object like {"releases": [...]})')
+
+
+def _longest_record_list(value: Any, depth: int) -> list | None:
+    """The longest list of objects nested in `value` (at most `depth` objects down)."""
+    if isinstance(value, list):
+        return value if value and all(isinstance(v, dict) for v in value[:10]) else None
+    if not isinstance(value, dict) or depth == 0:
+        return None
+    found = [f for f in (_longest_record_list(v, depth - 1) for v in value.values()) if f]
+    return max(found, key=len) if found else None
 
 
 def _as_text(value: Any) -> str:
@@ -129,4 +171,84 @@ def _as_text(value: Any) -> str:
         return ""
     if isinstance(value, list):  # a body given as a list of paragraphs
         return "\n\n".join(_as_text(v) for v in value)
+    if isinstance(value, dict):  # a value wrapped in an object that _lifted could not unwrap
+        return "\n\n".join(_as_text(v) for v in value.values() if isinstance(v, (str, list)))
     return str(value)
+
+
+# Names a field is found by when its known names are not there (compared without case, "_" or "-").
+_FUZZY: dict[str, tuple[str, ...]] = {
+    "title": ("title", "headline", "heading", "subject"),
+    "published": ("publish", "pubdate", "issued", "releasedate", "date", "created", "timestamp"),
+    "url": ("url", "link", "permalink"),
+    "text": ("text", "body", "content", "article", "html", "description", "story"),
+    "source": ("source", "publisher", "agency", "ministry"),
+}
+# ... unless the name also says it is something else
+_NOT: dict[str, tuple[str, ...]] = {
+    "title": ("subtitle", "meta", "seo"),
+    "published": ("update", "modif", "edit", "expir"),
+    "url": ("image", "img", "photo", "thumb", "icon", "logo", "video", "media"),
+    "text": ("title", "url", "link", "image", "img", "photo", "caption", "author", "tag", "categor", "lang"),
+}
+_MIN_PROSE_WORDS = 30
+# The inner key that holds the value of an object wrapping one (WordPress "rendered", Drupal
+# "value", XML-to-JSON "#text")
+_WRAPPED = ("rendered", "value", "#text", "text", "html", "raw", "content")
+# Keys whose object holds the record's own fields (JSON:API "attributes", Elasticsearch "_source",
+# GraphQL "node", ...); other nested objects (a category, an author) keep their fields to themselves
+_CONTAINERS = frozenset({"attributes", "fields", "_source", "node", "data", "properties", "document", "record",
+                         "item", "entry", "post", "release"})
+
+
+def _compact(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "").replace(" ", "")
+
+
+def _contains_alias(name: str, aliases: Sequence[str]) -> bool:
+    compact = _compact(name)
+    return any(alias in compact for alias in aliases)
+
+
+def _usable(value: Any) -> bool:
+    return value not in (None, "", [], {}) and not isinstance(value, bool)
+
+
+def _unwrapped(value: Any) -> Any:
+    """{"rendered": "x"} -> "x"; {"value": "<p>..", "format": "full_html"} -> "<p>..": an object
+    that wraps one string."""
+    while isinstance(value, dict):
+        strings = {k: v for k, v in value.items() if isinstance(v, str) and v.strip()}
+        inner = next((k for k in _WRAPPED if k in strings), None)
+        if inner is None and len(strings) == 1 and len(value) == 1:
+            inner = next(iter(strings))
+        if inner is None:
+            return value
+        value = value[inner]
+    return value
+
+
+def _lifted(record: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    """The record's fields with wrapped values unwrapped, and the fields of the objects that hold
+    them beside its own (its own win): {"id": 1, "attributes": {"title": ..}} -> {"id": 1, "title": ..}."""
+    own = {k: _unwrapped(v) for k, v in record.items()}
+    lifted = dict(own)
+    if depth < 2:
+        for key, value in own.items():
+            if isinstance(value, dict) and str(key).lower() in _CONTAINERS:
+                for inner_key, inner in _lifted(value, depth + 1).items():
+                    lifted.setdefault(inner_key, inner)
+    return lifted
+
+
+_MARKUP = re.compile(r"</?(?:p|br|div|span|a|b|i|em|strong|ul|ol|li|h[1-6]|table|tr|td|blockquote|figure|img)\b[^>]*>",
+                     re.IGNORECASE)
+
+
+def _plain(text: str) -> str:
+    """HTML (a CMS stores bodies as markup) as its visible text; other text as it is."""
+    if not _MARKUP.search(text):
+        return text
+    from rag.ingest.markup import fragment_to_text
+
+    return fragment_to_text(text)

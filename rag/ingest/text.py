@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -114,9 +114,13 @@ def parse_date(value: Any) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(int(value))
     if not isinstance(value, str) or not value.strip():
         return None
     value = value.strip()
+    if value.isdigit():
+        return _numeric_date(value)
     iso = _ISO_DATE.match(value)
     if iso:
         try:
@@ -133,6 +137,20 @@ def parse_date(value: Any) -> date | None:
         except ValueError:
             continue
     return _spelled_date(value)
+
+
+def _numeric_date(digits: str) -> date | None:
+    """20250321 (a compact date), or Unix time in seconds (10 digits) or milliseconds (13), as
+    databases export them; None for other numbers (a count is not a date)."""
+    try:
+        if len(digits) == 8:
+            return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+        if len(digits) in (10, 13):
+            seconds = int(digits) / (1000 if len(digits) == 13 else 1)
+            return datetime.fromtimestamp(seconds, tz=timezone.utc).date()
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
 
 
 # Languages whose spelled-out dates the ministries here write ("21 марта 2025 года",
