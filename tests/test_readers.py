@@ -491,6 +491,29 @@ def test_a_field_map_is_taken_as_given_and_short_fields_are_no_body(tmp_path):
     assert "record has no text" in only_error(path).problem  # a short note is not a release
 
 
+@pytest.mark.parametrize("name, content", [
+    ("dateline.txt", "Lund visits Velden\n\nVELDEN, 21 March 2025 \u2013 Minister Lund met his Ostravian counterpart.\n"),
+    ("own-line.txt", "Lund visits Velden\n\n21.03.2025\n\nMinister Lund met his Ostravian counterpart.\n"),
+    ("labelled.md", "# Lund visits Velden\n\n*Published: March 21, 2025*\n\nMinister Lund met his Ostravian counterpart.\n"),
+    ("place-time.html", "<h1>Lund visits Velden</h1><p>Velden, 21 March 2025 | 14:30</p><p>Minister Lund met his counterpart.</p>"),
+    ("russian.txt", "\u041b\u0443\u043d\u0434 \u0432 \u0412\u0435\u043b\u044c\u0434\u0435\u043d\u0435\n\n"
+                    "21 \u043c\u0430\u0440\u0442\u0430 2025 \u0433\u043e\u0434\u0430\n\n\u041c\u0438\u043d\u0438\u0441\u0442\u0440 "
+                    "\u041b\u0443\u043d\u0434 \u0432\u0441\u0442\u0440\u0435\u0442\u0438\u043b\u0441\u044f.\n"),
+])
+def test_a_release_without_date_metadata_takes_the_date_its_first_lines_state(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    assert only_document(path).published == date(2025, 3, 21)
+
+
+def test_a_date_inside_a_sentence_is_what_the_release_talks_about_not_its_date(tmp_path):
+    path = tmp_path / "accord.txt"
+    path.write_text("Grain accord\n\nThe accord Norland signed on 21 March 2025 sets export quotas.\n", encoding="utf-8")
+    assert only_document(path).published is None
+    path.write_text("Title: Grain accord\nDate: 2024-05-02\n\n21.03.2025\n\nThe accord sets export quotas.\n", encoding="utf-8")
+    assert only_document(path).published == date(2024, 5, 2)  # metadata first
+
+
 def test_gzipped_exports_read_like_what_they_hold_and_ndjson_is_json_lines(tmp_path):
     tsv = "headline\tdate\ttext\nLund in Velden\t14 May 2024\tMinister Lund visited Velden, the capital.\n"
     (tmp_path / "norland.tsv.gz").write_bytes(gzip.compress(tsv.encode()))  # a tab, not sniffed: the .tsv under .gz

@@ -15,7 +15,7 @@ import io
 import json
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from rag.ingest.text import (
     decode_text,
     detect_language,
     inline,
+    leading_date,
     normalise_text,
     parse_date,
     short_hash,
@@ -98,6 +99,14 @@ class ReadResult:
         return ReadResult(kept, errors)
 
 
+def _dated(result: ReadResult) -> ReadResult:
+    """Releases without a date from their metadata take the one their first lines state."""
+    if all(d.published for d in result.documents):
+        return result
+    documents = [d if d.published else replace(d, published=leading_date(d.text)) for d in result.documents]
+    return ReadResult(documents, result.errors)
+
+
 def file_suffix(path: Path) -> str:
     """The format-deciding suffix, lower case; two parts for compressed archives (".csv.gz")."""
     suffixes = [s.lower() for s in path.suffixes]
@@ -140,7 +149,7 @@ def read_data(
             data, suffix = _gunzip(data, limits.max_unpacked_bytes), suffix.removesuffix(".gz")
         elif suffix == ".docx":
             _check_unpacked_zip(data, limits.max_unpacked_bytes)
-        return _READERS[suffix](path, data, field_map)._capped(path, limits)
+        return _dated(_READERS[suffix](path, data, field_map))._capped(path, limits)
     except BadInput as exc:
         return _failed(path, str(exc))
     except RecursionError:  # markup nested deeper than the parser's stack

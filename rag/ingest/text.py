@@ -139,6 +139,41 @@ def parse_date(value: Any) -> date | None:
     return _spelled_date(value)
 
 
+# A date a release opens with, for releases whose metadata gives none: a line of its own
+# ("21.03.2025", "Published: March 21, 2025", "Velden, 21 March 2025 | 14:30") or a dateline
+# ("VELDEN, 21 March 2025 – Minister ..."). Anywhere else in the text a date is what the release
+# talks about, not when it was published.
+_DATE_SPAN = re.compile(
+    r"\d{4}-\d{2}-\d{2}"                                      # 2025-03-21
+    r"|\d{1,2}[./]\d{1,2}[./]\d{4}"                           # 21.03.2025, 21/03/2025
+    r"|\d{1,2}\s+[^\W\d_]{3,}\.?,?\s+\d{4}(?:\s*(?:года|г\.))?"  # 21 March 2025, 21 марта 2025 года
+    r"|[^\W\d_]{3,}\.?\s+\d{1,2},?\s+\d{4}"                  # March 21, 2025
+    r"|\d{4}\s*жылғы\s+\d{1,2}\s*[^\W\d_]+"                  # 2025 жылғы 21 наурыз
+)
+_LEAD_LINES = 3  # non-empty lines looked at
+_BEFORE_DATE = 40  # characters a label or a place may take before the date
+_TIME_OR_PUNCT = re.compile(r"^[\s.,:;|()\u2013\u2014-]*(?:\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?)?[\s.,:;|()]*$",
+                            re.IGNORECASE)
+_DASH_AFTER = re.compile(r"^\s*[\u2013\u2014-]+\s+\S")
+
+
+def leading_date(text: str, today: date | None = None) -> date | None:
+    """The publication date a release's first lines state (see _DATE_SPAN's comment), or None."""
+    today = today or date.today()
+    lines = [line.strip() for line in text[:600].split("\n") if line.strip()][:_LEAD_LINES]
+    for line in lines:
+        for match in _DATE_SPAN.finditer(line):
+            before, after = line[: match.start()], line[match.end() :]
+            if len(before) > _BEFORE_DATE:
+                break
+            if not (_TIME_OR_PUNCT.match(after) or _DASH_AFTER.match(after)):
+                continue
+            found = parse_date(match.group(0))
+            if found and date(1945, 1, 1) <= found <= today:
+                return found
+    return None
+
+
 def _numeric_date(digits: str) -> date | None:
     """20250321 (a compact date), or Unix time in seconds (10 digits) or milliseconds (13), as
     databases export them; None for other numbers (a count is not a date)."""
