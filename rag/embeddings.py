@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from functools import lru_cache
+from dataclasses import replace
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -292,8 +293,16 @@ class E5Embedder(_BertEmbedder):
         # prefix rides on top so a full chunk is not cut at its end.
         self._window = min(settings.max_tokens + 8, weights.config["max_positions"])
         self._tokenizer.enable_truncation(self._window)
-        self._count = e5.build_tokenizer(weights)[0]  # no truncation: exact counts past the window
+        self._vocabulary = replace(weights, tensors={})  # what the counting tokenizer is built from
         self.dimension = weights.config["hidden"]
+
+    @cached_property
+    def _count(self):
+        """The tokenizer without truncation (exact counts past the window), built when first asked:
+        only the chunker counts, and building one takes ~0.7 s of a cold question otherwise."""
+        from rag import e5
+
+        return e5.build_tokenizer(self._vocabulary)[0]
 
 
 _lock = threading.Lock()
