@@ -300,8 +300,15 @@ def choose(question: Question, evidence: EvidenceIndex, ranked: tuple[tuple[Cand
             chosen.append(candidates[0])
     # Then more relevant sentences, best first (up to more of them for a question over several releases).
     answered = [i for i in range(len(ranked)) if i not in unanswered]
+
+    def close_enough(c: Candidate, best: Candidate) -> bool:
+        # Across languages the word features see nothing and the scores bunch up: only a sentence
+        # nearly as good as the best is worth showing beside it
+        same = c.sentence.passage.chunk.language in ("", question.language)
+        return c.relevance >= (margin if same else max(margin, weights.CROSS_LANGUAGE_MARGIN)) * best.relevance
+
     extra = sorted((c for i in answered for c in ranked[i][1:]
-                    if c.relevance >= show_threshold and c.relevance >= margin * ranked[i][0].relevance),
+                    if c.relevance >= show_threshold and close_enough(c, ranked[i][0])),
                    key=lambda c: -c.relevance)
     for candidate in extra:
         if len(chosen) >= limit:
