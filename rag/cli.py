@@ -383,8 +383,8 @@ def _ask_here(settings, questions, filters, top_k, generator):
 
     services = get_services(settings)
     services.encode_in_worker(questions)  # torch loads on the other core while this process loads the rest
-    services.prepare_for(questions)  # the workers load their models while spaCy loads here
     try:
+        services.prepare_for(questions)  # the workers load their models while spaCy loads here
         return [
             services.answers.ask(q, filters=filters, top_k=top_k, generator=generator).to_dict() for q in questions
         ]
