@@ -71,7 +71,12 @@ def build_test_corpus(folder: Path) -> Path:
             if len(picked) == N_STATE_RELEASES:
                 break
     (folder / "state-dept-sample.jsonl").write_text("".join(picked), encoding="utf-8")
-    (folder / "script-release.jsonl").write_text(json.dumps(SCRIPT_RELEASE) + "\n", encoding="utf-8")
+    # Plain text, where markup is literal characters (an archive's HTML bodies become text at
+    # ingest): what reaches the UI still holds the tags, and must be shown as text
+    release = SCRIPT_RELEASE
+    (folder / "script-release.txt").write_text(
+        f"Title: {release['title']}\nDate: {release['published']}\nSource: {release['source']}\n"
+        f"URL: {release['url']}\n\n{release['text']}\n", encoding="utf-8")
     return folder
 
 
