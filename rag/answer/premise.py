@@ -150,8 +150,7 @@ def _check_event(question: Question, claim: Claim, evidence: EvidenceIndex) -> P
     period_phrase = question.dates.phrase if (question.dates.date_from or question.dates.date_to) else ""
     period = lexical.period_tokens(period_phrase)
     visits, meetings = [], []
-    # the question's names other than the agent: the place, whom it met ("Turkmenistan's foreign minister")
-    others = question.names - {re.sub(r"['’]s$", "", w).lower() for w in lexical.words(claim.agent)}
+    others = names_other_than_agent(question, claim)
     for sentence in evidence.sentences:
         if not (_MEETING_STEMS & sentence.stems) or sentence.boilerplate or sentence.text.rstrip(" \"'”’)").endswith("?"):
             continue
@@ -167,13 +166,20 @@ def _check_event(question: Question, claim: Claim, evidence: EvidenceIndex) -> P
                 return None  # the agent's visit there (then) is reported
             if not by_agent and place_words and lexical.mentions(place_words[-1], sentence.text):
                 visits.append(sentence)  # someone else's visit there
-        elif by_agent and _names_in_sentence(sentence.text, aliases) and _names_any(others, chunk.title, sentence.text):
+        elif by_agent and _names_in_sentence(sentence.text, aliases) and mentions_any(others, chunk.title, sentence.text):
             meetings.append(sentence)  # the agent met the question's others, but elsewhere or otherwise
     return PremiseFinding(claim, "unreported", others=tuple(visits), agent_sentences=tuple(meetings),
                           period=_period_text(question))
 
 
-def _names_any(names: frozenset[str] | set[str], *texts: str) -> bool:
+def names_other_than_agent(question: Question, claim: Claim) -> frozenset[str]:
+    """The question's names other than the premise's agent: the place, whom it met
+    ("Turkmenistan's foreign minister")."""
+    return question.names - {re.sub(r"['’]s$", "", w).lower() for w in lexical.words(claim.agent)}
+
+
+def mentions_any(names: frozenset[str] | set[str], *texts: str) -> bool:
+    """Whether one of `names` is in one of `texts` (True when there are no names to look for)."""
     return not names or any(lexical.mentions(n, text) for n in names for text in texts)
 
 

@@ -23,7 +23,7 @@ from rag.answer.evidence import EvidenceIndex, SourceSentence, VectorCache
 from rag.answer.generators import GenerationRequest, Generator, make_generator
 from rag.answer.limits import check_question_length
 from rag.nlp import get_annotator
-from rag.answer.premise import PremiseFinding, check_premise
+from rag.answer.premise import PremiseFinding, check_premise, mentions_any, names_other_than_agent
 from rag.answer.question import Question, analyse
 from rag.answer.selection import Selection, select
 from rag.answer.words import words_for
@@ -364,10 +364,8 @@ def _on_topic(q: Question, premise: PremiseFinding, selection: Selection) -> boo
 
 
 def _names_other_than_agent(q: Question, sentence: SourceSentence) -> bool:
-    agent = {w.lower() for w in lexical.words(q.claim.agent)} if q.claim else set()
-    others = q.names - agent
-    text = f"{sentence.passage.chunk.title}. {sentence.text}"
-    return not others or any(lexical.mentions(n, text) for n in others)
+    others = names_other_than_agent(q, q.claim) if q.claim else q.names
+    return mentions_any(others, f"{sentence.passage.chunk.title}. {sentence.text}")
 
 
 def _describe(filters: Filters) -> str:
