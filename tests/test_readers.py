@@ -489,6 +489,14 @@ def test_a_field_map_is_taken_as_given_and_short_fields_are_no_body(tmp_path):
     assert read_file(path, field_map={"text": "memo"}).documents[0].text == "Lund visits Velden."
     path.write_text(json.dumps([{"heading": "Lund in Velden", "memo": "Lund visits Velden."}]))
     assert "record has no text" in only_error(path).problem  # a short note is not a release
+    # a guessed name must hold what the field holds: "content_type" is no body, "image_url" no link
+    path.write_text(json.dumps([{"title": "Lund in Velden", "content_type": "press_release",
+                                 "image_url": "https://mfa.norland.example/lund.jpg"}]))
+    assert "record has no text" in only_error(path).problem
+    path.write_text(json.dumps([{"title": "Lund in Velden", "content_type": "press_release", "body_html": BODY,
+                                 "image_url": "https://mfa.norland.example/lund.jpg"}]))
+    doc = only_document(path)
+    assert doc.text == BODY and doc.url == ""
 
 
 @pytest.mark.parametrize("name, content", [

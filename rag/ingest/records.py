@@ -122,7 +122,7 @@ class RecordBuilder:
         # A name that contains a known one: "publishDate", "body_html", "fullText", "seo_title"
         # (the longest value when several do: "summary_text" and "full_text" -> the body)
         candidates = [k for k in record if k not in used and _contains_alias(str(k), _FUZZY.get(name, ()))
-                      and not _contains_alias(str(k), _NOT.get(name, ())) and _usable(record[k])]
+                      and not _contains_alias(str(k), _NOT.get(name, ())) and _fits(name, record[k])]
         if candidates:
             key = max(candidates, key=lambda k: len(_as_text(record[k])))
             used.add(key)
@@ -191,7 +191,8 @@ _NOT: dict[str, tuple[str, ...]] = {
     "url": ("image", "img", "photo", "thumb", "icon", "logo", "video", "media"),
     "text": ("title", "url", "link", "image", "img", "photo", "caption", "author", "tag", "categor", "lang"),
 }
-_MIN_PROSE_WORDS = 30
+_MIN_PROSE_WORDS = 30  # a body found by no name at all
+_MIN_GUESSED_TEXT_WORDS = 5  # a body found by a name like "bodyText"
 # The inner key that holds the value of an object wrapping one (WordPress "rendered", Drupal
 # "value", XML-to-JSON "#text")
 _WRAPPED = ("rendered", "value", "#text", "text", "html", "raw", "content")
@@ -210,8 +211,17 @@ def _contains_alias(name: str, aliases: Sequence[str]) -> bool:
     return any(alias in compact for alias in aliases)
 
 
-def _usable(value: Any) -> bool:
-    return value not in (None, "", [], {}) and not isinstance(value, bool)
+def _fits(name: str, value: Any) -> bool:
+    """Whether a value found by a guessed name can be that field ("content_type": "news" is no body)."""
+    if isinstance(value, bool) or value in (None, "", [], {}):
+        return False
+    if name == "published":
+        return parse_date(value) is not None
+    if name == "text":
+        return isinstance(value, (str, list)) and len(_plain(_as_text(value)).split()) >= _MIN_GUESSED_TEXT_WORDS
+    if name == "url":
+        return isinstance(value, str) and value.strip().startswith(("http://", "https://", "/"))
+    return isinstance(value, str)
 
 
 def _unwrapped(value: Any) -> Any:
