@@ -47,7 +47,7 @@ class WorkerEmbedder:
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-        except OSError as error:
+        except (OSError, ValueError) as error:  # ValueError: no pass_fds (Windows)
             log.info("embedding worker did not start (%s); encoding in this process", error)
             self._process, self._conn = None, None
         else:
