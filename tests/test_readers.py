@@ -186,6 +186,23 @@ def text_page(*lines: str) -> bytes:
     return b"BT /F1 12 Tf 72 720 Td " + body + b" ET"
 
 
+def test_pdf_running_headers_footers_and_page_numbers_are_not_text(tmp_path):
+    header = "MINISTRY OF FOREIGN AFFAIRS OF NORLAND"
+    path = tmp_path / "release-41.pdf"
+    path.write_bytes(make_pdf([
+        text_page(header, "Velden, 21 March 2025", "Minister Lund met his Ostravian counterpart in Velden.", "Page 1 of 3"),
+        text_page(header, "They agreed to build a rail link across the river.", "Page 2 of 3"),
+        text_page(header, "The next round of talks will be held in Norvik.", "- 3 -"),
+    ]))
+    doc = only_document(path)
+    assert header not in doc.text and "Page" not in doc.text and "- 3 -" not in doc.text
+    assert "rail link" in doc.text and "Norvik" in doc.text and doc.published == date(2025, 3, 21)
+    short = tmp_path / "short.pdf"  # two pages: too few to tell a running header, page numbers still go
+    short.write_bytes(make_pdf([text_page(header, "Lund met Brenn.", "1"), text_page(header, "They agreed.", "2")]))
+    text = only_document(short).text
+    assert text.count(header) == 2 and "Lund met Brenn." in text and not any(line.strip() in ("1", "2") for line in text.splitlines())
+
+
 def test_pdf_text_and_title(tmp_path):
     path = tmp_path / "2022-02-01-readout.pdf"
     path.write_bytes(make_pdf([text_page("The ministers met in Astana.", "They discussed transit."),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -232,10 +233,43 @@ def read_pdf(path: Path, data: bytes, field_map: FieldMap | None = None) -> Read
         info_title = (reader.metadata.title if reader.metadata else None) or ""
     except PdfReadError as exc:
         raise BadInput(f"not a readable PDF ({exc})") from exc
-    text = normalise_text("\n\n".join(pages))
+    text = normalise_text("\n\n".join(_without_page_furniture(pages)))
     if not text:
         raise BadInput("no extractable text (scanned PDF?)")
     return _file_result(path, text, title=_useful_document_title(info_title))
+
+
+# A page's running header and footer: among its first and last few lines, those that recur (digits
+# aside: "Page 2 of 3") on most pages; and lines that are only a page number ("3", "- 3 -", "3/12").
+_FURNITURE_LINES = 3
+_PAGE_NUMBER = re.compile(r"^\W*(?:page\s*)?\d{1,3}(?:\s*(?:/|of)\s*\d{1,3})?\W*$", re.IGNORECASE)
+
+
+def _without_page_furniture(pages: list[str]) -> list[str]:
+    """The pages' text without running headers, footers and page numbers (they would be quoted
+    and embedded as if the release said them, once per page)."""
+    def shape(line: str) -> str:
+        return re.sub(r"\d+", "#", " ".join(line.split()).lower())
+
+    split = [[line for line in page.splitlines() if line.strip()] for page in pages]
+    edges = [set(shape(line) for line in lines[:_FURNITURE_LINES] + lines[-_FURNITURE_LINES:]) for lines in split]
+    recurring = set()
+    if len(pages) >= 3:
+        counts: dict[str, int] = {}
+        for shapes in edges:
+            for line_shape in shapes:
+                counts[line_shape] = counts.get(line_shape, 0) + 1
+        recurring = {line_shape for line_shape, n in counts.items() if n >= max(3, 0.6 * len(pages))}
+    cleaned = []
+    for lines in split:
+        keep = []
+        for i, line in enumerate(lines):
+            at_edge = i < _FURNITURE_LINES or i >= len(lines) - _FURNITURE_LINES
+            if at_edge and (shape(line) in recurring or _PAGE_NUMBER.match(line.strip())):
+                continue
+            keep.append(line)
+        cleaned.append("\n".join(keep))
+    return cleaned
 
 
 def read_docx(path: Path, data: bytes, field_map: FieldMap | None = None) -> ReadResult:
