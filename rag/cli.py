@@ -73,8 +73,8 @@ def ingest(
     paths: Annotated[
         list[str],
         typer.Argument(
-            help="files, folders or zips (txt, md, html, pdf, docx; archives: json, jsonl, ndjson, csv, tsv, xml, "
-            "rss, atom, also gzipped), or URLs: an RSS/Atom feed, a sitemap, a page"
+            help="files, folders or zips (txt, md, html, pdf, docx, eml; archives: json, jsonl, ndjson, csv, tsv, "
+            "xml, rss, atom, mbox, also gzipped), or URLs: an RSS/Atom feed, a sitemap, a page"
         ),
     ],
     sync: Annotated[

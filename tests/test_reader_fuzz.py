@@ -199,6 +199,10 @@ def _docx_seed() -> bytes:
 
 SEEDS[".docx"] = _docx_seed()
 SEEDS[".ndjson"] = SEEDS[".jsonl"]
+SEEDS[".eml"] = ("From: Press Service <press@mfa.example>\nSubject: Consultations\nDate: Fri, 21 Mar 2025 10:00:00 +0000\n"
+                 "Content-Type: text/plain; charset=utf-8\n\n" + RELEASE).encode()
+SEEDS[".mbox"] = b"From press@mfa.example Fri Mar 21 10:00:00 2025\n" + SEEDS[".eml"] + b"\n\n" + \
+    b"From press@mfa.example Sat Mar 22 10:00:00 2025\n" + SEEDS[".eml"].replace(b"Consultations", b"Talks")
 for _suffix in SUPPORTED_SUFFIXES:  # every gzipped archive: the gzip of its format's seed
     if _suffix.endswith(".gz") and _suffix not in SEEDS:
         SEEDS[_suffix] = gzip.compress(SEEDS[_suffix.removesuffix(".gz")])

@@ -539,6 +539,27 @@ def test_a_date_inside_a_sentence_is_what_the_release_talks_about_not_its_date(t
     assert only_document(path).published == date(2024, 5, 2)  # metadata first
 
 
+def test_a_press_service_mail_and_a_mailbox_of_them_are_releases(tmp_path):
+    """An .eml: subject, Date header, sender's name, the plain body (quoted-printable decoded). An
+    .mbox: each message a release (an HTML-only one as its text; one without a body is an error
+    naming it; a body line the mailbox quoted as ">From " is restored)."""
+    mail = only_document(FIXTURES / "press-service.eml")
+    assert (mail.title, mail.published, mail.source) == (
+        "Minister Lund meets Ostravian counterpart in Velden", date(2025, 3, 21), "Press Service of the MFA of Norland")
+    assert mail.text == ("Minister Lund met his Ostravian counterpart in Velden on Thursday. The sides discussed "
+                         "grain exports and a new rail link.")
+    result = read_file(FIXTURES / "press-list.mbox")
+    assert [(d.title, d.published) for d in result.documents] == [
+        ("Lund in Velden", date(2025, 3, 21)), ("Grain accord signed", date(2025, 3, 22))]
+    assert result.documents[0].text.endswith("From the Velden talks, both sides expect a rail link.")
+    assert result.documents[1].text == "Norland and Ostravia signed a grain accord."
+    assert [str(e) for e in result.errors] == [f"{FIXTURES / 'press-list.mbox'}: message 3: record has no text "
+                                               "(looked for text, body, content, full_text, article)"]
+    not_mbox = tmp_path / "notes.mbox"
+    not_mbox.write_text("Just some notes.\n")
+    assert "not an mbox file" in only_error(not_mbox).problem
+
+
 def test_gzipped_exports_read_like_what_they_hold_and_ndjson_is_json_lines(tmp_path):
     tsv = "headline\tdate\ttext\nLund in Velden\t14 May 2024\tMinister Lund visited Velden, the capital.\n"
     (tmp_path / "norland.tsv.gz").write_bytes(gzip.compress(tsv.encode()))  # a tab, not sniffed: the .tsv under .gz

@@ -39,9 +39,12 @@ from rag.ingest.text import (
 from rag.types import Document
 
 # Many releases per file (the rest hold one release each); exports come gzipped as often as not.
-_ARCHIVES = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml", ".rss", ".atom"})
+# A press service's mailing list kept as a mailbox (.mbox) is one too; one mail saved is an .eml.
+_ARCHIVES = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml", ".rss", ".atom", ".mbox"})
 ARCHIVE_SUFFIXES: frozenset[str] = _ARCHIVES | {suffix + ".gz" for suffix in _ARCHIVES}
-SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}) | ARCHIVE_SUFFIXES
+SUPPORTED_SUFFIXES: frozenset[str] = (
+    frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".eml"}) | ARCHIVE_SUFFIXES
+)
 
 # One release per file, as text or markup: a file far bigger than any release is refused before
 # it is decoded (a 500 MB log renamed .txt would take minutes and gigabytes to normalise).
@@ -402,6 +405,58 @@ def _built(path: Path, builder: RecordBuilder, records, nothing: str) -> ReadRes
     return result
 
 
+def read_eml(path: Path, data: bytes, field_map: FieldMap | None = None) -> ReadResult:
+    """One e-mail as a press service sends it: the subject is the title, the Date header the
+    date, the sender's name the source, the plain-text body (else the HTML one, as text) the text."""
+    record = _mail_record(data)
+    if not record["text"].strip():
+        raise BadInput("no text found (an e-mail without a text or HTML body)")
+    return _file_result(path, record["text"], title=record["title"], published=record["date"],
+                        source=record["source"])
+
+
+def read_mbox(path: Path, data: bytes, field_map: FieldMap | None = None) -> ReadResult:
+    """A mailbox (mbox): every message a release, read as read_eml reads one; a message without a
+    body is an error naming it, the others are still read."""
+    starts = [m.start() for m in re.finditer(rb"(?m)^From [^\r\n]*\r?\n", data)]
+    if not starts:
+        raise BadInput('not an mbox file (no "From " line starts a message)')
+    messages = [data[a:b] for a, b in zip(starts, starts[1:] + [len(data)])]
+    records = []
+    for number, raw in enumerate(messages, start=1):
+        body = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
+        body = re.sub(rb"(?m)^>(>*From )", rb"\1", body)  # mboxrd quoting of body lines starting "From "
+        records.append((f"message {number}", f"#{number}", _mail_record(body)))
+    return _built(path, RecordBuilder(path, field_map), records, "no messages")
+
+
+def _mail_record(data: bytes) -> dict[str, Any]:
+    from email import policy
+    from email.parser import BytesParser
+    from email.utils import parseaddr
+
+    from rag.ingest.markup import fragment_to_text
+
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    part = message.get_body(preferencelist=("plain", "html"))
+    text = ""
+    if part is not None:
+        try:
+            text = part.get_content()
+        except (LookupError, ValueError):  # an unknown charset or a broken transfer encoding
+            text = part.get_payload(decode=True).decode("utf-8", errors="replace") if part.get_payload(decode=True) else ""
+        if part.get_content_subtype() == "html":
+            text = fragment_to_text(text)
+    name, address = parseaddr(str(message.get("from", "")))
+    return {
+        "id": str(message.get("message-id", "")).strip(" <>"),
+        "title": str(message.get("subject", "")),
+        "date": str(message.get("date", "")),
+        "source": name or address.partition("@")[2],
+        "text": text,
+    }
+
+
 def _feed_records(data: bytes) -> list[dict[str, Any]]:
     import feedparser
 
@@ -571,4 +626,6 @@ _READERS: dict[str, Callable[[Path, bytes, FieldMap | None], ReadResult]] = {
     ".xml": read_xml,
     ".rss": read_xml,
     ".atom": read_xml,
+    ".eml": read_eml,
+    ".mbox": read_mbox,
 }
