@@ -73,7 +73,7 @@ def ingest(
     paths: Annotated[
         list[str],
         typer.Argument(
-            help="files, folders or zips (txt, md, html, pdf, docx, eml; archives: json, jsonl, ndjson, csv, tsv, "
+            help="files, folders or zips (txt, md, html, pdf, docx, odt, eml; archives: json, jsonl, ndjson, csv, tsv, "
             "xml, rss, atom, mbox, also gzipped), or URLs: an RSS/Atom feed, a sitemap, a page"
         ),
     ],

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from rag.ingest.readers import SUPPORTED_SUFFIXES, read_file
-from tests.test_readers import make_pdf, text_page
+from tests.test_readers import make_odt, make_pdf, text_page
 
 REPO = Path(__file__).resolve().parent.parent
 REPORT = REPO / "tests" / "artifacts" / "reader-fuzz.json"
@@ -81,6 +81,12 @@ def hostile_inputs(folder: Path) -> dict[str, str]:
         "docx-renamed.pdf": (_docx_bytes({"word/document.xml": b"<w:document/>"}), "error"),
         "zip-bomb.docx": (_docx_bytes({"word/document.xml": b"<" * (300 << 20)}), "error"),
         "zip-in-zip.docx": (_docx_bytes({"inner.zip": _docx_bytes({"word/document.xml": b"x"})}), "error"),
+        "zip-bomb.odt": (_docx_bytes({"content.xml": b"<" * (300 << 20)}), "error"),
+        "entity-bomb.odt": (_docx_bytes({"content.xml": b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+                                         + b"".join(b'<!ENTITY a%d "&a%s;&a%s;&a%s;&a%s;&a%s;&a%s;&a%s;&a%s;&a%s;&a%s;">'
+                                                    % ((i,) + (b"" if i == 1 else b"%d" % (i - 1),) * 10)
+                                                    for i in range(1, 9))
+                                         + b']><d>&a8;</d>'}), "error"),
         "gzip-bomb.jsonl.gz": (gzip.compress(b'{"text": "aaaa aaaa"}\n' * (14 << 20), 9), "error"),
         "gzip-in-gzip.jsonl.gz": (gzip.compress(gzip.compress(json.dumps({"text": RELEASE}).encode())), "error"),
         "truncated.jsonl.gz": (gzip.compress(json.dumps({"text": RELEASE}).encode())[:-12], "error"),
@@ -198,6 +204,7 @@ def _docx_seed() -> bytes:
 
 
 SEEDS[".docx"] = _docx_seed()
+SEEDS[".odt"] = make_odt([RELEASE], heading="Consultations", title="Consultations")
 SEEDS[".ndjson"] = SEEDS[".jsonl"]
 SEEDS[".eml"] = ("From: Press Service <press@mfa.example>\nSubject: Consultations\nDate: Fri, 21 Mar 2025 10:00:00 +0000\n"
                  "Content-Type: text/plain; charset=utf-8\n\n" + RELEASE).encode()

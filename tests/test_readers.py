@@ -539,6 +539,42 @@ def test_a_date_inside_a_sentence_is_what_the_release_talks_about_not_its_date(t
     assert only_document(path).published == date(2024, 5, 2)  # metadata first
 
 
+def make_odt(paragraphs: list[str], heading: str = "", title: str = "") -> bytes:
+    """A minimal OpenDocument text: content.xml with a heading and paragraphs, meta.xml with a title."""
+    import io
+    import zipfile
+
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+    body = (f'<text:h text:outline-level="1">{heading}</text:h>' if heading else "") + "".join(
+        f"<text:p>{p}</text:p>" for p in paragraphs)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns}>'
+                                        f"<office:body><office:text>{body}</office:text></office:body></office:document-content>")
+        if title:
+            archive.writestr("meta.xml", '<?xml version="1.0"?><office:document-meta '
+                             'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+                             f'xmlns:dc="http://purl.org/dc/elements/1.1/"><office:meta><dc:title>{title}</dc:title>'
+                             "</office:meta></office:document-meta>")
+    return out.getvalue()
+
+
+def test_an_opendocument_text_reads_its_heading_paragraphs_and_spacing(tmp_path):
+    path = tmp_path / "release.odt"
+    path.write_bytes(make_odt(["Velden, 21 March 2025",
+                               'Minister Lund met his counterpart<text:s text:c="2"/>in Velden.<text:line-break/>'
+                               "The sides <text:span>discussed</text:span> grain exports."], heading="Lund in Velden"))
+    doc = only_document(path)
+    assert (doc.title, doc.published) == ("Lund in Velden", date(2025, 3, 21))
+    assert doc.text == "Velden, 21 March 2025\n\nMinister Lund met his counterpart in Velden. The sides discussed grain exports."
+    path.write_bytes(make_odt(["Norland and Ostravia signed a grain accord."], title="Grain accord"))
+    assert only_document(path).title == "Grain accord"
+    path.write_bytes(b"PK\x03\x04 not an odt")
+    assert "not a readable .odt file" in only_error(path).problem
+
+
 def test_a_press_service_mail_and_a_mailbox_of_them_are_releases(tmp_path):
     """An .eml: subject, Date header, sender's name, the plain body (quoted-printable decoded). An
     .mbox: each message a release (an HTML-only one as its text; one without a body is an error

@@ -43,7 +43,7 @@ from rag.types import Document
 _ARCHIVES = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml", ".rss", ".atom", ".mbox"})
 ARCHIVE_SUFFIXES: frozenset[str] = _ARCHIVES | {suffix + ".gz" for suffix in _ARCHIVES}
 SUPPORTED_SUFFIXES: frozenset[str] = (
-    frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".eml"}) | ARCHIVE_SUFFIXES
+    frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".odt", ".eml"}) | ARCHIVE_SUFFIXES
 )
 
 # One release per file, as text or markup: a file far bigger than any release is refused before
@@ -151,8 +151,8 @@ def read_data(
     try:
         if suffix.endswith(".gz"):  # unpacked here, under the limit, then read as what it holds
             data, suffix = _gunzip(data, limits.max_unpacked_bytes), suffix.removesuffix(".gz")
-        elif suffix == ".docx":
-            _check_unpacked_zip(data, limits.max_unpacked_bytes)
+        elif suffix in (".docx", ".odt"):
+            _check_unpacked_zip(data, limits.max_unpacked_bytes, suffix)
         return _dated(_READERS[suffix](path, data, field_map))._capped(path, limits)
     except BadInput as exc:
         return _failed(path, str(exc))
@@ -297,6 +297,66 @@ def read_docx(path: Path, data: bytes, field_map: FieldMap | None = None) -> Rea
             continue
         blocks.append(block.text)
     return _file_result(path, "\n\n".join(blocks), title=title)
+
+
+_ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_ODF_BLOCKS = frozenset({"p", "h"})
+
+
+def read_odt(path: Path, data: bytes, field_map: FieldMap | None = None) -> ReadResult:
+    """An OpenDocument text (LibreOffice, many ministries' word processor): paragraphs and headings
+    in order (tables' cells included); title from its properties, else its first heading."""
+    import zipfile
+
+    from lxml import etree
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            content = archive.read("content.xml")
+            meta = archive.read("meta.xml") if "meta.xml" in archive.namelist() else b""
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, RuntimeError) as exc:
+        raise BadInput(f"not a readable .odt file ({type(exc).__name__})") from exc
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        root = etree.fromstring(content, parser=parser)
+        meta_root = etree.fromstring(meta, parser=parser) if meta.strip() else None
+    except etree.XMLSyntaxError as exc:
+        raise BadInput(f"malformed .odt content ({exc})") from exc
+    title = ""
+    if meta_root is not None:
+        found = meta_root.find(".//{http://purl.org/dc/elements/1.1/}title")
+        title = _useful_document_title(found.text or "") if found is not None else ""
+    blocks = []
+    for element in root.iter(f"{{{_ODF_TEXT}}}p", f"{{{_ODF_TEXT}}}h"):
+        if any(etree.QName(a).localname in _ODF_BLOCKS for a in element.iterancestors() if isinstance(a.tag, str)):
+            continue  # a paragraph inside another (a note's text) is read with it
+        text = _odf_text(element)
+        if not text.strip():
+            continue
+        if not title and etree.QName(element).localname == "h":
+            title = text  # the first heading names the document; keep it out of the body
+            continue
+        blocks.append(text)
+    return _file_result(path, "\n\n".join(blocks), title=title)
+
+
+def _odf_text(element) -> str:
+    """An ODF paragraph's text: <text:s text:c="3"/> is three spaces, <text:tab/> and
+    <text:line-break/> break words apart."""
+    from lxml import etree
+
+    out = [element.text or ""]
+    for child in element:
+        if isinstance(child.tag, str):
+            name = etree.QName(child).localname
+            if name == "s":
+                out.append(" " * int(child.get(f"{{{_ODF_TEXT}}}c", "1") or 1))
+            elif name in ("tab", "line-break"):
+                out.append(" ")
+            else:
+                out.append(_odf_text(child))
+        out.append(child.tail or "")
+    return "".join(out)
 
 
 # --- archives of records ------------------------------------------------------------------
@@ -534,16 +594,16 @@ def _gunzip(data: bytes, max_bytes: int) -> bytes:
     return unpacked
 
 
-def _check_unpacked_zip(data: bytes, max_bytes: int) -> None:
-    """A .docx is a zip: refuse one whose parts claim more than max_bytes (zipfile then holds each
-    part to its declared size, so the claim is a bound)."""
+def _check_unpacked_zip(data: bytes, max_bytes: int, suffix: str = ".docx") -> None:
+    """A .docx or .odt is a zip: refuse one whose parts claim more than max_bytes (zipfile then
+    holds each part to its declared size, so the claim is a bound)."""
     import zipfile
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             declared = sum(member.file_size for member in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise BadInput(f"not a readable .docx file ({type(exc).__name__})") from exc
+        raise BadInput(f"not a readable {suffix} file ({type(exc).__name__})") from exc
     if declared > max_bytes:
         raise BadInput(f"unpacks to {_mb(declared)}, over the {_mb(max_bytes)} allowed; refused")
 
@@ -626,6 +686,7 @@ _READERS: dict[str, Callable[[Path, bytes, FieldMap | None], ReadResult]] = {
     ".xml": read_xml,
     ".rss": read_xml,
     ".atom": read_xml,
+    ".odt": read_odt,
     ".eml": read_eml,
     ".mbox": read_mbox,
 }
