@@ -68,20 +68,30 @@ class WorkerEmbedder:
                 self._fail("it could not be reached")
 
     # -- forwarding ---------------------------------------------------------------------------
-    def _call(self, name: str, *args, **kwargs):
+    def _from_child(self, ask):
+        """(True, ask()) once the child has loaded its model; (False, None) when there is no
+        child or it stopped (then the caller uses the embedder in this process)."""
         with self._lock:
             if self._conn is not None:
                 try:
                     self._ready()
-                    self._conn.send(("call", name, args, kwargs))
-                    status, value = self._conn.recv()
+                    return True, ask()
                 except (OSError, EOFError) as error:
                     self._fail(f"it stopped ({error!r})")
-                else:
-                    if status == "error":
-                        raise value
-                    return value
+        return False, None
+
+    def _exchange(self, message):
+        self._conn.send(message)
+        return self._conn.recv()
+
+    def _call(self, name: str, *args, **kwargs):
+        answered, reply = self._from_child(lambda: self._exchange(("call", name, args, kwargs)))
+        if not answered:
             return getattr(self._in_process(), name)(*args, **kwargs)
+        status, value = reply
+        if status == "error":  # the child's exception, raised here as if it ran here
+            raise value
+        return value
 
     def _ready(self) -> None:
         if self._attributes is None:
@@ -105,14 +115,8 @@ class WorkerEmbedder:
         if name.startswith("_"):
             raise AttributeError(name)
         if name in _ATTRIBUTES:
-            with self._lock:
-                if self._conn is not None:
-                    try:
-                        self._ready()
-                        return self._attributes[name]
-                    except (OSError, EOFError) as error:
-                        self._fail(f"it stopped ({error!r})")
-            return getattr(self._in_process(), name)
+            answered, value = self._from_child(lambda: self._attributes[name])
+            return value if answered else getattr(self._in_process(), name)
         if name in ("encode", "encode_queries", "count_tokens", "count_tokens_batch", "embed_documents", "embed_query"):
             return lambda *args, **kwargs: self._call(name, *args, **kwargs)
         if self._conn is not None:  # the torch model itself and the like live in the child

@@ -15,6 +15,7 @@ import io
 import json
 import re
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -258,10 +259,7 @@ def _without_page_furniture(pages: list[str]) -> list[str]:
     edges = [set(shape(line) for line in lines[:_FURNITURE_LINES] + lines[-_FURNITURE_LINES:]) for lines in split]
     recurring = set()
     if len(pages) >= 3:
-        counts: dict[str, int] = {}
-        for shapes in edges:
-            for line_shape in shapes:
-                counts[line_shape] = counts.get(line_shape, 0) + 1
+        counts = Counter(line_shape for shapes in edges for line_shape in shapes)
         recurring = {line_shape for line_shape, n in counts.items() if n >= max(3, 0.6 * len(pages))}
     cleaned = []
     for lines in split:
@@ -299,6 +297,13 @@ def read_docx(path: Path, data: bytes, field_map: FieldMap | None = None) -> Rea
     return _file_result(path, "\n\n".join(blocks), title=title)
 
 
+def _safe_xml_parser():
+    """lxml as every reader here parses XML: entities never expanded, nothing fetched, no huge trees."""
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=False)
+
+
 _ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 _ODF_BLOCKS = frozenset({"p", "h"})
 
@@ -316,7 +321,7 @@ def read_odt(path: Path, data: bytes, field_map: FieldMap | None = None) -> Read
             meta = archive.read("meta.xml") if "meta.xml" in archive.namelist() else b""
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, RuntimeError) as exc:
         raise BadInput(f"not a readable .odt file ({type(exc).__name__})") from exc
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    parser = _safe_xml_parser()
     try:
         root = etree.fromstring(content, parser=parser)
         meta_root = etree.fromstring(meta, parser=parser) if meta.strip() else None
@@ -437,9 +442,8 @@ def read_xml(path: Path, data: bytes, field_map: FieldMap | None = None) -> Read
 
     if b"<!ENTITY" in data[:65536]:
         raise BadInput("XML declares entities (refused: entity expansion is how XML bombs work)")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=False)
     try:
-        root = etree.fromstring(data, parser=parser)
+        root = etree.fromstring(data, parser=_safe_xml_parser())
     except etree.XMLSyntaxError as exc:
         raise BadInput(f"malformed XML: {exc}") from exc
     if root is None:
@@ -504,7 +508,7 @@ def _mail_record(data: bytes) -> dict[str, Any]:
         try:
             text = part.get_content()
         except (LookupError, ValueError):  # an unknown charset or a broken transfer encoding
-            text = part.get_payload(decode=True).decode("utf-8", errors="replace") if part.get_payload(decode=True) else ""
+            text = (part.get_payload(decode=True) or b"").decode("utf-8", errors="replace")
         if part.get_content_subtype() == "html":
             text = fragment_to_text(text)
     name, address = parseaddr(str(message.get("from", "")))
@@ -539,8 +543,6 @@ def _feed_records(data: bytes) -> list[dict[str, Any]]:
 def _element_records(root) -> list[dict[str, Any]]:
     """The children of the element holding the most same-named children (the root, or a
     <releases> under it), each as {child tag: its text} plus its attributes."""
-    from collections import Counter
-
     from lxml import etree
 
     from rag.ingest.markup import fragment_to_text

@@ -123,18 +123,14 @@ class RecordBuilder:
         # (the longest value when several do: "summary_text" and "full_text" -> the body)
         candidates = [k for k in record if k not in used and _contains_alias(str(k), _FUZZY.get(name, ()))
                       and not _contains_alias(str(k), _NOT.get(name, ())) and _fits(name, record[k])]
-        if candidates:
-            key = max(candidates, key=lambda k: len(_as_text(record[k])))
-            used.add(key)
-            return record[key]
-        if name == "text":  # the longest string field, if it reads like prose (a body under any name)
-            prose = [k for k in record if k not in used and isinstance(record[k], str)
-                     and len(_plain(record[k]).split()) >= _MIN_PROSE_WORDS]
-            if prose:
-                key = max(prose, key=lambda k: len(record[k]))
-                used.add(key)
-                return record[key]
-        return None
+        if not candidates and name == "text":  # the longest string field, if it reads like prose (a body under any name)
+            candidates = [k for k in record if k not in used and isinstance(record[k], str)
+                          and len(_plain(record[k]).split()) >= _MIN_PROSE_WORDS]
+        if not candidates:
+            return None
+        key = max(candidates, key=lambda k: len(_as_text(record[k])))
+        used.add(key)
+        return record[key]
 
 
 def record_list(value: Any, text_keys: Sequence[str] = DEFAULT_FIELD_ALIASES["text"]) -> list[Any]:
