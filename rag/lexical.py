@@ -96,6 +96,57 @@ def transliterate(word: str) -> str:
     return "".join(_TRANSLIT.get(ch, ch) for ch in word).replace("-", "")
 
 
+# Kazakh's "and" ("Босния және Герцеговина"); Russian's is among the stop words.
+_NAME_JOINERS = frozenset({"және"})
+
+
+@lru_cache(maxsize=1)
+def exonyms() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """(stems of a Russian or Kazakh name, stems of its English name) for every country and
+    region CLDR names (Babel's locale data): the names no transliteration reaches ("Черногория"
+    is Montenegro, "Германия" Germany, "Центральная Азия" Central Asia)."""
+    from babel import Locale
+
+    english = Locale("en").territories
+    pairs = set()
+    for language in ("ru", "kk"):
+        for code, name in Locale(language).territories.items():
+            if code not in english:
+                continue
+            local = tuple(stem(w) for w in _WORDS.findall(name.lower())
+                          if w not in SEARCH_STOPWORDS and w not in _NAME_JOINERS)
+            latin = tuple(stem(w) for w in _WORDS.findall(english[code].lower()) if w not in SEARCH_STOPWORDS)
+            if local and latin:
+                pairs.add((local, latin))
+    return tuple(sorted(pairs))
+
+
+_MIN_NAME_STEM = 4  # a shorter stem ("мал" of "Мали") must be the whole word
+
+
+def exonym_terms(text: str) -> list[str]:
+    """The English stems of the countries and regions a Russian or Kazakh text names by a name of
+    its own. A name's words match inflected: each word of the text begins with the stem of the
+    name's word ("Черногории", "Черногорияның" for "Черногория"), the first one capitalised."""
+    words = [w for w in _WORDS.findall(text) if w.lower() not in SEARCH_STOPWORDS and w.lower() not in _NAME_JOINERS]
+    if not any(_CYRILLIC.search(w) for w in words):
+        return []
+    low = [w.lower() for w in words]
+
+    def matches(word: str, name_stem: str) -> bool:
+        if len(name_stem) < _MIN_NAME_STEM:
+            return stem(word) == name_stem
+        return word.startswith(name_stem)
+
+    found: list[str] = []
+    for local, latin in exonyms():
+        for i in range(len(low) - len(local) + 1):
+            if words[i][0].isupper() and all(matches(low[i + j], part) for j, part in enumerate(local)):
+                found += [t for t in latin if t not in found]
+                break
+    return found
+
+
 class ScriptBridge:
     """Latin words that the capitalised Cyrillic words of a text name: "Лунда" -> lund,
     "Остравией" -> ostravia, "Вельдене" -> velden. A Russian or Kazakh question about English
@@ -136,7 +187,7 @@ class ScriptBridge:
                     if terms := self.by_skeleton.get(key[:end], []):
                         break
             found += sorted(terms)
-        return found
+        return found + [t for t in exonym_terms(text) if t in self.words and t not in found]
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
