@@ -665,15 +665,20 @@ class LexicalIndex:
         high = date_key(filters.date_to) if filters.date_to else None
         found_rows, found_scores = [], []
         for number, segment in enumerate(self.segments):
-            start, a, b = int(self.starts[number]), 0, len(segment)
+            start, runs = int(self.starts[number]), [(0, len(segment))]
             if (low or high) and _in_date_order(segment):  # a date filter: one contiguous run of rows
                 a = int(np.searchsorted(segment.published, low, "left")) if low else 0
-                b = int(np.searchsorted(segment.published, high, "right")) if high else b
-            local = np.flatnonzero(mask[start + a : start + b])
-            if not len(local):
-                continue
-            found_rows.append(start + a + local)
-            found_scores.append(cosines_of(segment.vectors[a:b], local, q))
+                b = int(np.searchsorted(segment.published, high, "right")) if high else len(segment)
+                runs = [(a, b)]
+                undated = int(np.searchsorted(segment.published, 0, "right")) if filters.undated else 0
+                if undated:  # undated rows come first in date order
+                    runs = [(0, b)] if a <= undated else [(0, undated), (a, b)]
+            for a, b in runs:
+                local = np.flatnonzero(mask[start + a : start + b])
+                if not len(local):
+                    continue
+                found_rows.append(start + a + local)
+                found_scores.append(cosines_of(segment.vectors[a:b], local, q))
         if not found_rows:
             return []
         return self.top(np.concatenate(found_rows), np.concatenate(found_scores), k)
@@ -695,10 +700,13 @@ class LexicalIndex:
 
     def _compute_mask(self, filters: Filters) -> np.ndarray:
         mask = self.alive.copy()
-        if filters.date_from:
-            mask &= self.published >= date_key(filters.date_from)
-        if filters.date_to:
-            mask &= (self.published <= date_key(filters.date_to)) & (self.published > 0)
+        if filters.date_from or filters.date_to:
+            dated = np.ones_like(mask)
+            if filters.date_from:
+                dated &= self.published >= date_key(filters.date_from)
+            if filters.date_to:
+                dated &= (self.published <= date_key(filters.date_to)) & (self.published > 0)
+            mask &= (dated | (self.published == 0)) if filters.undated else dated
         if filters.sources:
             mask &= np.isin(self.sources, [self.source_names.index(s) for s in filters.sources if s in self.source_names])
         if filters.languages:

@@ -117,11 +117,16 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict) -> Chunk:
 
 def chroma_where(filters: Filters) -> dict | None:
     clauses: list[dict] = []
+    dated: list[dict] = []
     if filters.date_from:
-        clauses.append({"published": {"$gte": date_key(filters.date_from)}})
+        dated.append({"published": {"$gte": date_key(filters.date_from)}})
     if filters.date_to:
-        clauses.append({"published": {"$lte": date_key(filters.date_to)}})
-        clauses.append({"published": {"$gt": 0}})
+        dated.append({"published": {"$lte": date_key(filters.date_to)}})
+        dated.append({"published": {"$gt": 0}})
+    if dated and filters.undated:
+        clauses.append({"$or": [{"published": 0}, dated[0] if len(dated) == 1 else {"$and": dated}]})
+    else:
+        clauses += dated
     if filters.sources:
         clauses.append({"source": {"$in": list(filters.sources)}})
     if filters.languages:

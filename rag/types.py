@@ -123,6 +123,11 @@ class Filters:
     date_to: date | None = None
     sources: tuple[str, ...] = ()  # exact source names; empty = all
     languages: tuple[str, ...] = ()  # ISO 639-1 codes of the documents ("en", "ru", "kk"); empty = all
+    # Also keep documents without a publication date when dates are filtered. A question's own
+    # period ("who won the 2022 race?") sets it: an undated news snippet may well be about 2022, and
+    # an archive without dates would otherwise answer no question that names a year. A user's
+    # explicit date filter leaves it off: they asked for dated releases.
+    undated: bool = False
 
     @property
     def empty(self) -> bool:

@@ -54,6 +54,13 @@ def test_explicit_filters_win_field_by_field():
     assert merged.date_from == date(2021, 6, 1)
     assert merged.date_to == date(2021, 12, 31)
     assert merged.sources == ("U.S. Department of State",)
+    assert not merged.undated  # the user chose dates: dated releases only
+
+
+def test_a_questions_own_period_keeps_undated_releases_in():
+    """An archive without dates must still answer "who won the 2022 race?"."""
+    assert parse_date_intent("What happened in 2021?", today=TODAY).merge_into(Filters()).undated
+    assert not parse_date_intent("What happened?", today=TODAY).merge_into(Filters()).undated
 
 
 def test_the_date_phrase_is_taken_out_of_the_retrieval_query():

@@ -70,7 +70,7 @@ def test_the_claim_a_question_presumes():
 def test_dates_become_filters_the_users_own_filters_win():
     q = analyse("What did Norland say about the floods in April 2024?", today=date(2025, 1, 1))
     assert q.query == "What did Norland say about the floods?"
-    assert q.filters() == Filters(date(2024, 4, 1), date(2024, 4, 30))
+    assert q.filters() == Filters(date(2024, 4, 1), date(2024, 4, 30), undated=True)  # the question's own period
     mine = Filters(date_from=date(2024, 4, 10))
     assert q.filters(mine).date_from == date(2024, 4, 10) and q.filters(mine).date_to == date(2024, 4, 30)
 

@@ -22,8 +22,9 @@ def filled(tmp_path_factory):
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     chunks = [
         Chunk(f"d{i}:h:0", f"d{i}", 0, f"text {i}", 0, 6, title=f"t{i}",
-              published=date(2021, 1, 1) + timedelta(days=int(i * 730 / N)), source=SOURCES[i % 3])
-        for i in range(N)
+              published=None if i % 10 == 5 else date(2021, 1, 1) + timedelta(days=int(i * 730 / N)),
+              source=SOURCES[i % 3])
+        for i in range(N)  # every tenth undated
     ]
     store = ChunkStore(Settings(data_dir=tmp_path_factory.mktemp("dense")))
     store.upsert(chunks, vectors, ["h"] * N, [1] * N)
@@ -40,14 +41,21 @@ FILTERS = [
     Filters(date_from=date(2021, 4, 1), date_to=date(2022, 6, 30)),  # broad: ~3/4 pass
     Filters(sources=("Kazakh MFA",), date_to=date(2021, 6, 30)),  # selective: ~8% pass
     Filters(languages=("xx",)),  # nothing passes
+    # a question's own period: the undated chunks pass too
+    Filters(date_from=date(2021, 4, 1), date_to=date(2022, 6, 30), undated=True),
+    Filters(sources=("Kazakh MFA",), date_to=date(2021, 6, 30), undated=True),
 ]
 
 
 def keeper(filters: Filters):
     def keep(c: Chunk) -> bool:
+        if c.published is None:
+            in_period = filters.undated or (filters.date_from is None and filters.date_to is None)
+        else:
+            in_period = ((filters.date_from is None or c.published >= filters.date_from)
+                         and (filters.date_to is None or c.published <= filters.date_to))
         return (
-            (filters.date_from is None or c.published >= filters.date_from)
-            and (filters.date_to is None or c.published <= filters.date_to)
+            in_period
             and (not filters.sources or c.source in filters.sources)
             and (not filters.languages or c.language in filters.languages)
         )
@@ -100,12 +108,12 @@ def test_filtered_search_follows_writes_and_deletes(filled):
     assert store.dense_scores(query, 1, filters)[0][0] == chunks[3].chunk_id
 
 
-def test_an_index_without_vectors_falls_back_to_chromas_filter(filled, monkeypatch):
+@pytest.mark.parametrize("filters", [FILTERS[1], FILTERS[4]])
+def test_an_index_without_vectors_falls_back_to_chromas_filter(filled, monkeypatch, filters):
     store, chunks, vectors = filled
     index = store.lexical_index()
     monkeypatch.setattr(index, "dense_search", lambda *a, **kw: None)
     monkeypatch.setattr(store, "lexical_index", lambda: index)
-    filters = FILTERS[1]
     got = [i for i, _ in store.dense_scores(vectors[3], 10, filters)]
     assert got == exact(chunks, vectors, vectors[3], 10, keeper(filters))
 

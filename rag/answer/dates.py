@@ -61,11 +61,14 @@ class DateIntent:
             self.date_to is None or day <= self.date_to)
 
     def merge_into(self, filters: Filters) -> Filters:
-        """The user's explicit filters win, field by field."""
+        """The user's explicit filters win, field by field. Where the question's own period is
+        the filter, undated documents stay in (Filters.undated)."""
+        explicit = filters.date_from is not None or filters.date_to is not None
         return replace(
             filters,
             date_from=filters.date_from if filters.date_from is not None else self.date_from,
             date_to=filters.date_to if filters.date_to is not None else self.date_to,
+            undated=filters.undated or (not explicit and (self.date_from is not None or self.date_to is not None)),
         )
 
     def strip_from(self, question: str) -> str:
