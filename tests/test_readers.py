@@ -277,6 +277,19 @@ def test_json_records_with_aliases_and_record_errors():
     assert second.metadata["author"] == "Ned Price, Department Spokesperson"
 
 
+def test_a_json_list_of_strings_is_a_list_of_texts(tmp_path):
+    """Snippet collections often come as bare strings; each is a release titled by its opening."""
+    path = tmp_path / "snippets.json"
+    snippets = ["Lund won the Velden marathon on Sunday.", "Norland's budget rose by 4 percent.", ""]
+    path.write_text(json.dumps({"items": snippets}), encoding="utf-8")
+    result = read_file(path)
+    assert [d.text for d in result.documents] == snippets[:2]
+    assert result.documents[0].title.startswith("Lund won the Velden marathon")
+    assert [e.problem.split(" (")[0] for e in result.errors] == ["record 3: record has no text"]  # the empty one
+    path.write_text(json.dumps(snippets[:2]), encoding="utf-8")
+    assert len(read_file(path).documents) == 2
+
+
 def test_json_field_map_override(tmp_path):
     path = tmp_path / "custom.json"
     path.write_text(json.dumps([{"ref": "A-1", "heading": "Custom", "when": "2020-01-02", "article_text": "Body text.",

@@ -134,13 +134,14 @@ class RecordBuilder:
 
 
 def record_list(value: Any, text_keys: Sequence[str] = DEFAULT_FIELD_ALIASES["text"]) -> list[Any]:
-    """The records of a parsed JSON file: a list, a list under a known key, or one record."""
+    """The records of a parsed JSON file: a list, a list under a known key, or one record. A list
+    of nothing but strings is a list of texts (snippets, paragraphs exported one per item)."""
     if isinstance(value, list):
-        return value
+        return _texts_as_records(value)
     if isinstance(value, dict):
         for key in _RECORD_LIST_KEYS:
             if isinstance(value.get(key), list):
-                return value[key]
+                return _texts_as_records(value[key])
         lists = [v for v in value.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
         if len(lists) == 1:
             return lists[0]
@@ -150,6 +151,12 @@ def record_list(value: Any, text_keys: Sequence[str] = DEFAULT_FIELD_ALIASES["te
         if nested:
             return nested
     raise BadInput('no records found (expected a list of objects or an object like {"releases": [...]})')
+
+
+def _texts_as_records(items: list) -> list:
+    if items and all(isinstance(item, str) for item in items):
+        return [{"text": item} for item in items]
+    return items  # objects; a stray non-object among them is that record's error
 
 
 def _longest_record_list(value: Any, depth: int) -> list | None:
