@@ -57,6 +57,8 @@ class StaticRetriever:
 
 
 def _passes(chunk: Chunk, filters: Filters) -> bool:
+    if chunk.published is None and filters.undated:  # the question's own period keeps undated ones in
+        return not filters.sources or chunk.source in filters.sources
     if filters.date_from and (chunk.published is None or chunk.published < filters.date_from):
         return False
     if filters.date_to and (chunk.published is None or chunk.published > filters.date_to):

@@ -179,6 +179,22 @@ def test_a_visit_the_question_presumes_is_checked(service):
     assert answer.text.startswith("The releases don't report that Minister Lund visited Velden")
 
 
+def test_a_presumed_trip_is_told_as_a_visit_and_an_undated_release_of_it_confirms_it(embedder):
+    """"during her trip to Velden in April 2024": unreported is said in plain words (visited, not
+    "tripped"); a release of unknown date that tells of the trip cannot rule the period out."""
+    trip = paragraph_chunks(
+        "trip", "Minister Lund travelled to Velden for talks on grain exports.\n"
+        "In Velden, Minister Lund praised the new harbour.", title="Minister Lund in Velden", published=None)
+    other = paragraph_chunks("other", "Minister Lund met the Ostravian ambassador in Brunnhaven.",
+                             title="Minister Lund in Brunnhaven", published=date(2024, 4, 3))
+    question = "What did Minister Lund say during her trip to Velden in April 2024?"
+    answer = AnswerService(EmbeddingRetriever(other, embedder), embedder, Settings(), today=TODAY).ask(question)
+    assert answer.text.startswith("The releases don't report that Minister Lund visited Velden in April 2024.")
+    answer = AnswerService(EmbeddingRetriever(trip + other, embedder), embedder, Settings(), today=TODAY).ask(question)
+    assert not answer.false_premise and not answer.refused
+    assert "harbour" in answer.text
+
+
 def test_a_misattribution_is_corrected_without_unrelated_news_of_the_agent(embedder):
     """"What did Ostravia propose?" when Norland proposed: the correction quotes Norland's
     proposal, not whatever else the release says Ostravia did."""

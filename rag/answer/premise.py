@@ -59,6 +59,10 @@ def past_tense(verb: str) -> str:
     return verb + "ed"
 
 
+# How a statement tells of a presupposed event (rag.nlp's event nouns): "her trip to X" -> visited X.
+_EVENT_PAST = {"visit": "visited", "trip": "visited", "travel": "visited", "tour": "visited", "stay": "stayed in"}
+
+
 @dataclass(frozen=True)
 class PremiseFinding:
     claim: Claim
@@ -71,8 +75,8 @@ class PremiseFinding:
     def statement(self) -> str:
         claim = self.claim
         if claim.event is not None and self.kind == "unreported":
-            verb, place = claim.event
-            return f"The releases don't report that {claim.agent} {past_tense(verb)} {place}{self.period}."
+            noun, place = claim.event
+            return f"The releases don't report that {claim.agent} {_EVENT_PAST.get(noun, 'visited')} {place}{self.period}."
         if self.kind == "unreported":
             rest = f" {claim.tail or claim.rest}" if claim.tail or claim.rest else ""
             if claim.passive:
@@ -155,14 +159,17 @@ def _check_event(question: Question, claim: Claim, evidence: EvidenceIndex) -> P
         if not (_MEETING_STEMS & sentence.stems) or sentence.boilerplate or sentence.text.rstrip(" \"'”’)").endswith("?"):
             continue
         chunk = sentence.passage.chunk
+        # A release of unknown date may be of the question's period: it neither confirms nor rules
+        # out "then" (as retrieval keeps undated releases in for the question's own period).
+        undated = chunk.published is None
         if period:
             dated = annotate_relative_dates(sentence.text, chunk.published) if chunk.published else sentence.text
-            if not (period <= lexical.period_tokens(dated) or question.dates.covers(chunk.published)):
+            if not (period <= lexical.period_tokens(dated) or question.dates.covers(chunk.published) or undated):
                 continue
         by_agent = any(_is_alias(n, aliases) for n in re.findall(_CAP, f"{chunk.title} {sentence.text}"))
         there = all(lexical.mentions(w, f"{chunk.title}. {sentence.text}") for w in place_words)
         if there and (_EVENT_STEMS & sentence.stems):
-            if by_agent and (not period or period <= lexical.period_tokens(dated)):
+            if by_agent and (not period or period <= lexical.period_tokens(dated) or undated):
                 return None  # the agent's visit there (then) is reported
             if not by_agent and place_words and lexical.mentions(place_words[-1], sentence.text):
                 visits.append(sentence)  # someone else's visit there
