@@ -137,6 +137,46 @@ def test_a_short_paragraph_ends_a_chunk_only_when_the_chunk_is_half_full():
     assert [c.text for c in chunk_document(later, words, 10, 0)] == ["A b c d e f.", "G h i. J k l m n o p."]
 
 
+COMPILATION = """Press releases of the Norland ministry
+
+Norland and Ostravia sign a fisheries accord
+12 March 2021
+
+Minister Lund and Minister Saar signed a fisheries accord in Velden.
+
+Norland opens an embassy in Brunnhaven
+Published: 4 May 2022
+
+Ambassador Ilse Varga presented her credentials.
+
+18.09.2023
+
+Delegations met in Velden to discuss grain exports. Signed in Velden,
+18 September 2023
+"""
+
+
+def test_a_file_of_several_dated_releases_is_chunked_release_by_release(count_tokens):
+    """A compilation (one .md, .txt, PDF for a whole archive) keeps each release's date on its
+    chunks and never puts two releases in one chunk; a date line inside a release (a signature)
+    starts nothing."""
+    from datetime import date
+
+    doc = Document(doc_id="file:test", title="T", text=COMPILATION, published=date(2021, 3, 12))
+    chunks = chunk_document(doc, count_tokens, 200, 0)
+    assert [(c.text.split("\n")[0], c.published) for c in chunks] == [
+        ("Press releases of the Norland ministry", date(2021, 3, 12)),  # the preamble: the file's date
+        ("Norland and Ostravia sign a fisheries accord", date(2021, 3, 12)),  # opens at its heading
+        ("Norland opens an embassy in Brunnhaven", date(2022, 5, 4)),
+        ("18.09.2023", date(2023, 9, 18)),  # no heading: opens at its date line
+    ]
+    assert chunks[-1].text.endswith("18 September 2023")
+    for chunk in chunks:
+        assert chunk.text == doc.text[chunk.start : chunk.end]
+    single = Document(doc_id="file:one", title="T", text="12 March 2021\n\nTalks were held.\n\nVelden,\n12 March 2021")
+    assert {c.published for c in chunk_document(single, count_tokens, 200, 0)} == {None}  # one date: one release
+
+
 def test_empty_document_has_no_chunks(count_tokens):
     assert chunk_document(make_doc(""), count_tokens, 200, 40) == []
     with pytest.raises(ValueError):

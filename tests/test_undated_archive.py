@@ -1,5 +1,6 @@
-"""An archive whose records carry no dates (news snippets, a scraped feed): a question naming a
-year is still answered from it. Real reader, real embedding model, real Chroma, real answer service."""
+"""Archives whose records carry no dates of their own (news snippets, a scraped feed, one file for
+many releases): a question naming a year is still answered from them. Real reader, real embedding
+model, real Chroma, real answer service."""
 
 import json
 
@@ -48,3 +49,30 @@ def test_a_users_own_date_filter_still_keeps_to_dated_records(services):
     answer = services.answers.ask("Who won the Velden marathon?", filters=filters, generator="extractive")
     assert answer.refused
     assert not services.retriever.retrieve("Velden marathon winner", filters)
+
+
+COMPILATION = """# Press releases of the Norland ministry
+
+## Norland and Ostravia sign a fisheries accord
+12 March 2021
+
+Minister Lund and Minister Saar signed a fisheries accord in Velden.
+
+## Velden hosts grain talks
+18 September 2023
+
+Delegations from Norland and Ostravia met in Velden to discuss grain exports. The Norland delegation was
+headed by Deputy Minister Tomas Berg.
+"""
+
+
+def test_a_file_of_several_releases_answers_for_each_releases_own_date(settings, tmp_path):
+    """One Markdown file for a whole archive, dated by its first release: a question about the
+    2023 release still finds it, with its own date."""
+    path = tmp_path / "releases.md"
+    path.write_text(COMPILATION, encoding="utf-8")
+    services = Services(settings)
+    assert services.ingest.ingest([path]).ok
+    answer = services.answers.ask("Who headed the Norland delegation at the grain talks in 2023?", generator="extractive")
+    assert "Tomas Berg" in answer.text
+    assert [str(c.published) for c in answer.citations] == ["2023-09-18"]

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rag.ingest.text import dated_sections
 from rag.sentences import split_clauses, split_sentences, split_words
 from rag.types import Chunk, Document
 
@@ -44,8 +45,12 @@ def chunk_document(doc: Document, count_tokens: CountTokens, max_tokens: int, mi
     over its sentences), in document order, ids ``f"{doc.doc_id}#{index}"``."""
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be positive, got {max_tokens}")
-    units = _units(doc.text, count_tokens, max_tokens)
-    groups = _rebalance_small(_pack(units, max_tokens), min_tokens, max_tokens)
+    dated: list[tuple[list[_Unit], object]] = []  # (a chunk's units, its publication date)
+    for start, end, published in release_spans(doc):
+        units = [_Unit(u.start + start, u.end + start, u.tokens, u.paragraph_end)
+                 for u in _units(doc.text[start:end], count_tokens, max_tokens)]
+        groups = _rebalance_small(_pack(units, max_tokens), min_tokens, max_tokens)
+        dated += [(group, published) for group in groups]
     return [
         Chunk(
             chunk_id=f"{doc.doc_id}#{index}",
@@ -55,14 +60,30 @@ def chunk_document(doc: Document, count_tokens: CountTokens, max_tokens: int, mi
             start=group[0].start,
             end=group[-1].end,
             title=doc.title,
-            published=doc.published,
+            published=published,
             source=doc.source,
             url=doc.url,
             path=doc.path,
             language=doc.language,
         )
-        for index, group in enumerate(groups)
+        for index, (group, published) in enumerate(dated)
     ]
+
+
+def release_spans(doc: Document) -> list[tuple[int, int, object]]:
+    """(start, end, date) of each release a document holds: one span dated like the document,
+    or, for a file of several dated releases (rag.ingest.text.dated_sections), one per release,
+    so that no chunk mixes two releases and each carries its own release's date (a question
+    about 2023 must find the 2023 release of a file that opens with one of 2021)."""
+    sections = dated_sections(doc.text)
+    if not sections:
+        return [(0, len(doc.text), doc.published)] if doc.text.strip() else []
+    spans = []
+    if doc.text[: sections[0][0]].strip():  # a preamble before the first release
+        spans.append((0, sections[0][0], doc.published))
+    ends = [start for start, _ in sections[1:]] + [len(doc.text)]
+    spans += [(start, end, when) for (start, when), end in zip(sections, ends) if doc.text[start:end].strip()]
+    return spans
 
 
 def body_token_budget(

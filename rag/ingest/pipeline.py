@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.ingest.chunking import chunk_document
+from rag.ingest.text import dated_sections
 from rag.ingest.vector_cache import VectorCache
 from rag.ingest.readers import SUPPORTED_SUFFIXES, file_suffix, read_file
 from rag.settings import Settings
@@ -155,6 +156,8 @@ class IngestService:
 
     def content_hash(self, doc: Document) -> str:
         fields = [doc.title, doc.text, str(doc.published), doc.source, doc.url, doc.path, doc.language, self._recipe]
+        if dated_sections(doc.text):
+            fields.append("releases dated one by one")  # chunked apart since 2026-12-07: stored ones re-chunk
         return hashlib.sha1("\x1f".join(fields).encode()).hexdigest()[:16]
 
     @cached_property

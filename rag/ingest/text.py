@@ -162,16 +162,58 @@ def leading_date(text: str, today: date | None = None) -> date | None:
     today = today or date.today()
     lines = [line.strip() for line in text[:600].split("\n") if line.strip()][:_LEAD_LINES]
     for line in lines:
-        for match in _DATE_SPAN.finditer(line):
-            before, after = line[: match.start()], line[match.end() :]
-            if len(before) > _BEFORE_DATE:
-                break
-            if not (_TIME_OR_PUNCT.match(after) or _DASH_AFTER.match(after)):
-                continue
-            found = parse_date(match.group(0))
-            if found and date(1945, 1, 1) <= found <= today:
-                return found
+        found = _line_date(line, today)
+        if found:
+            return found
     return None
+
+
+def _line_date(line: str, today: date) -> date | None:
+    """The date a stripped line states as a release's date line or dateline, or None."""
+    for match in _DATE_SPAN.finditer(line):
+        before, after = line[: match.start()], line[match.end() :]
+        if len(before) > _BEFORE_DATE:
+            break
+        if not (_TIME_OR_PUNCT.match(after) or _DASH_AFTER.match(after)):
+            continue
+        found = parse_date(match.group(0))
+        if found and date(1945, 1, 1) <= found <= today:
+            return found
+    return None
+
+
+_HEADING_WORDS = 20  # a line this short without a full stop, just above a date line, is its release's heading
+
+
+def dated_sections(text: str, today: date | None = None) -> list[tuple[int, date]]:
+    """(offset, date) where each release of a file that holds several begins: a compilation, a
+    digest, an export of a whole archive into one .md, .txt, .docx or PDF. A release begins at a
+    date line (as `leading_date` reads one), or at the heading just above it. Fewer than two
+    distinct dates: one release, no sections (a date line in a release's body, such as a
+    signature's, does not re-date its text)."""
+    today = today or date.today()
+    sections: list[tuple[int, date]] = []
+    previous: tuple[int, str] | None = None  # the last non-empty line: offset, text
+    offset = 0
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped:
+            start = offset + len(line) - len(line.lstrip())
+            when = _line_date(stripped, today)
+            if when and (not sections or when != sections[-1][1]):  # the same date again: a signature
+                opens = start
+                if (previous is not None and (not sections or sections[-1][0] < previous[0])
+                        and _is_heading(previous[1], today)):
+                    opens = previous[0]
+                sections.append((opens, when))
+            previous = (start, stripped)
+        offset += len(line) + 1
+    return sections if len({when for _, when in sections}) >= 2 else []
+
+
+def _is_heading(line: str, today: date) -> bool:
+    return (len(line.split()) <= _HEADING_WORDS and line[-1] not in ".!?;:,"
+            and _line_date(line, today) is None)
 
 
 def _numeric_date(digits: str) -> date | None:
