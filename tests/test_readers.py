@@ -504,12 +504,22 @@ BODY = ("Minister Lund met his Ostravian counterpart in Velden on Thursday. The 
                                                "zz_column_7": BODY}}]}}},
     # a database dump: a compact date, the body in "description"
     [{"heading": "Lund in Velden", "pub_date_int": 20240502, "description": BODY, "lang": "en"}],
-], ids=["cms-rest", "json-api", "search-hits", "graphql", "db-dump"])
+    # a scraper's dump: when it fetched the page is no publication date
+    [{"crawl_date": "2026-01-05", "scraped_at": "2026-01-05T08:00:00", "headline": "Lund in Velden",
+      "date_published": "2024-05-02", "article_body": BODY}],
+], ids=["cms-rest", "json-api", "search-hits", "graphql", "db-dump", "scraper"])
 def test_archives_shaped_by_other_systems_are_read_by_what_their_fields_hold(tmp_path, shape):
     path = tmp_path / "export.json"
     path.write_text(json.dumps(shape), encoding="utf-8")
     doc = only_document(path)
     assert (doc.title, doc.published, doc.text) == ("Lund in Velden", date(2024, 5, 2), BODY)
+
+
+def test_a_copy_date_alone_leaves_a_record_undated(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([{"headline": "Lund in Velden", "crawled_at": "2026-01-05", "fetch_date": "2026-01-05",
+                                 "retrieved": "2026-01-05", "article_body": BODY}]), encoding="utf-8")
+    assert only_document(path).published is None
 
 
 def test_a_field_map_is_taken_as_given_and_short_fields_are_no_body(tmp_path):

@@ -190,7 +190,9 @@ _FUZZY: dict[str, tuple[str, ...]] = {
 # ... unless the name also says it is something else
 _NOT: dict[str, tuple[str, ...]] = {
     "title": ("subtitle", "meta", "seo"),
-    "published": ("update", "modif", "edit", "expir"),
+    # when a copy was made is not when the release was published
+    "published": ("update", "modif", "edit", "expir", "crawl", "scrap", "fetch", "retriev", "access", "download",
+                  "harvest", "index", "ingest", "import", "export", "seen"),
     "url": ("image", "img", "photo", "thumb", "icon", "logo", "video", "media"),
     "text": ("title", "url", "link", "image", "img", "photo", "caption", "author", "tag", "categor", "lang"),
 }
