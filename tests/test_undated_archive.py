@@ -37,6 +37,10 @@ def test_a_question_naming_a_year_is_answered_from_undated_records(services):
     answer = services.answers.ask("Who won the 2022 Velden marathon?", generator="extractive")
     assert not answer.refused
     assert "Erik Lund" in answer.text
+    # ... and says that the year could not be checked against undated records
+    assert answer.text.endswith("The releases quoted carry no date, so that this was in 2022 is not checked.")
+    assert answer.sentences[-1].own
+    assert "no date" not in services.answers.ask("Who won the Velden marathon?", generator="extractive").text
     keyword = services.answers.ask("Velden marathon 2022 winner", generator="extractive")
     assert "Erik Lund" in keyword.text
 

@@ -176,7 +176,7 @@ def _check_event(question: Question, claim: Claim, evidence: EvidenceIndex) -> P
         elif by_agent and _names_in_sentence(sentence.text, aliases) and mentions_any(others, chunk.title, sentence.text):
             meetings.append(sentence)  # the agent met the question's others, but elsewhere or otherwise
     return PremiseFinding(claim, "unreported", others=tuple(visits), agent_sentences=tuple(meetings),
-                          period=_period_text(question))
+                          period=period_text(question))
 
 
 def names_other_than_agent(question: Question, claim: Claim) -> frozenset[str]:
@@ -195,7 +195,7 @@ def _names_in_sentence(text: str, aliases: set[str]) -> bool:
     return any(_is_alias(n, aliases) for n in re.findall(_CAP, text))
 
 
-def _period_text(question: Question) -> str:
+def period_text(question: Question) -> str:
     """" in June 2022", " in 2022", " between 1 May 2022 and 3 June 2022", or "" (no period)."""
     first, last = question.dates.date_from, question.dates.date_to
     if first is None or last is None:

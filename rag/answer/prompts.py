@@ -59,6 +59,9 @@ UNVERIFIED_TEXT = (
     "The releases may not answer this: none of the generated sentences could be verified against the sources."
 )
 RELEASE_DATE_TEXT = "The release was published on {date}."
+# The question names a period and every release quoted is undated (news snippets, a scraped feed):
+# they were searched anyway (Filters.undated), and the user should know the period went unchecked.
+UNDATED_TEXT = "The releases quoted carry no date, so that this was{period} is not checked."
 # "What is the latest release about Kosovo?": the release itself, from its metadata.
 LATEST_RELEASE_TEXT = "The most recent release on this is “{title}”, published on {date}."
 
@@ -67,7 +70,7 @@ LATEST_RELEASE_TEXT = "The most recent release on this is “{title}”, publish
 OWN_TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "refusal": REFUSAL_TEXT, "known_refusal": KNOWN_REFUSAL_TEXT, "part_unanswered": PART_UNANSWERED_TEXT,
-        "no_passages": NO_PASSAGES_TEXT, "unverified": UNVERIFIED_TEXT,
+        "no_passages": NO_PASSAGES_TEXT, "unverified": UNVERIFIED_TEXT, "undated": UNDATED_TEXT,
         "quoting": "",
         "language_unsupported": "",  # English is always searchable
     },
@@ -77,6 +80,7 @@ OWN_TEXTS: dict[str, dict[str, str]] = {
         "part_unanswered": "В релизах об этом не сказано: «{part}»",
         "no_passages": "В релизах об этом не сказано: ни один релиз не соответствует вопросу{filters}.",
         "unverified": "Возможно, релизы не отвечают на этот вопрос: ни одно предложение ответа не подтверждается источниками.",
+        "undated": "У процитированных релизов нет даты: относится ли это к периоду{period}, не проверено.",
         "quoting": "Ответ — цитаты из релизов на языке оригинала ({languages}):",
         "language_unsupported": "Этот архив проиндексирован только для вопросов на английском. Чтобы спрашивать "
         "по-русски, задайте embedding.cross_lingual = \"on\" и снова запустите `rag ingest`.",
@@ -87,6 +91,7 @@ OWN_TEXTS: dict[str, dict[str, str]] = {
         "part_unanswered": "Релиздерде бұл туралы айтылмаған: «{part}»",
         "no_passages": "Релиздерде бұл туралы айтылмаған: сұраққа сәйкес релиз табылмады{filters}.",
         "unverified": "Релиздер бұл сұраққа жауап бермеуі мүмкін: жауаптың бірде-бір сөйлемі дереккөздермен расталмады.",
+        "undated": "Келтірілген релиздердің күні жоқ: бұл{period} кезеңге жататыны тексерілмеді.",
         "quoting": "Жауап — релиздердің түпнұсқа тіліндегі дәйексөздер ({languages}):",
         "language_unsupported": "Бұл мұрағат тек ағылшын тіліндегі сұрақтарға индекстелген. Қазақша сұрау үшін "
         "embedding.cross_lingual = \"on\" қойып, `rag ingest` қайта іске қосыңыз.",

@@ -23,7 +23,7 @@ from rag.answer.evidence import EvidenceIndex, SourceSentence, VectorCache
 from rag.answer.generators import GenerationRequest, Generator, make_generator
 from rag.answer.limits import check_question_length
 from rag.nlp import get_annotator
-from rag.answer.premise import PremiseFinding, check_premise, mentions_any, names_other_than_agent
+from rag.answer.premise import PremiseFinding, check_premise, mentions_any, names_other_than_agent, period_text
 from rag.answer.question import Question, analyse
 from rag.answer.selection import Selection, select
 from rag.answer.words import words_for
@@ -213,6 +213,7 @@ class AnswerService:
                     statement = prompts.own_text("part_unanswered", q.language).format(part=q.parts[index].text)
                     text, sentences = f"{text} {statement}", sentences + (AnswerSentence(statement, own=True),)
             text, sentences = _say_what_is_quoted(q, found.passages, citations, text, sentences)
+            text, sentences = _say_period_unchecked(q, citations, text, sentences)
         lap("check")
         answer = Answer(text=text, sentences=sentences, citations=citations, passages=tuple(found.passages),
                         refused=refused, false_premise=premise is not None, **base)
@@ -335,6 +336,20 @@ def _say_what_is_quoted(q: Question, passages: Sequence[Passage], citations, tex
     names = prompts.LANGUAGE_NAMES.get(q.language, {})
     statement = note.format(languages=", ".join(names.get(code, code) for code in quoted))
     return f"{statement} {text}", (AnswerSentence(statement, own=True),) + tuple(sentences)
+
+
+def _say_period_unchecked(q: Question, citations, text: str, sentences):
+    """A question naming a period, answered only from undated releases, is told that the period
+    could not be checked (they were searched because nothing rules them out)."""
+    first, last = q.dates.date_from, q.dates.date_to
+    if (first is None and last is None) or not citations or any(c.published for c in citations):
+        return text, sentences
+    if q.language == "en":
+        period = period_text(q)
+    else:  # the English month names would not fit the sentence: the dates themselves
+        period = f" ({first.isoformat() if first else '…'} – {last.isoformat() if last else '…'})"
+    statement = prompts.own_text("undated", q.language).format(period=period)
+    return f"{text} {statement}", tuple(sentences) + (AnswerSentence(statement, own=True),)
 
 
 def _display_names(q: Question) -> list[str]:
