@@ -515,6 +515,25 @@ def test_archives_shaped_by_other_systems_are_read_by_what_their_fields_hold(tmp
     assert (doc.title, doc.published, doc.text) == ("Lund in Velden", date(2024, 5, 2), BODY)
 
 
+def test_slash_dates_are_read_in_the_order_the_archive_shows(tmp_path):
+    """07/03/2025 alone reads month first; beside 25/03/2025 in the same archive it is the 7th of March."""
+    path = tmp_path / "export.csv"
+    path.write_text("title,date,body\nA,07/03/2025,Lund met Saar.\nB,25/03/2025,Norland opened an embassy.\n"
+                    "C,02/04/2025,Ostravia signed.\n", encoding="utf-8")
+    assert [d.published for d in read_file(path).documents] == [date(2025, 3, 7), date(2025, 3, 25), date(2025, 4, 2)]
+    path.write_text("title,date,body\nA,07/03/2025,Lund met Saar.\nB,03/25/2025,Norland opened an embassy.\n",
+                    encoding="utf-8")
+    assert [d.published for d in read_file(path).documents] == [date(2025, 7, 3), date(2025, 3, 25)]
+
+
+def test_a_release_with_no_other_date_takes_the_one_its_title_states(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([{"title": "21.03.2025 | Minister Lund meets Minister Saar", "text": BODY},
+                                {"title": "Press release of 4 May 2024: an embassy opens", "text": BODY + " Again."},
+                                {"title": "Lund in Velden", "text": BODY + " Once more."}]), encoding="utf-8")
+    assert [d.published for d in read_file(path).documents] == [date(2025, 3, 21), date(2024, 5, 4), None]
+
+
 def test_a_copy_date_alone_leaves_a_record_undated(tmp_path):
     path = tmp_path / "export.json"
     path.write_text(json.dumps([{"headline": "Lund in Velden", "crawled_at": "2026-01-05", "fetch_date": "2026-01-05",

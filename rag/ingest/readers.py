@@ -30,6 +30,7 @@ from rag.ingest.text import (
     detect_language,
     inline,
     leading_date,
+    title_date,
     normalise_text,
     parse_date,
     short_hash,
@@ -105,10 +106,12 @@ class ReadResult:
 
 
 def _dated(result: ReadResult) -> ReadResult:
-    """Releases without a date from their metadata take the one their first lines state."""
+    """Releases without a date from their metadata take the one their first lines state, else
+    one their title states."""
     if all(d.published for d in result.documents):
         return result
-    documents = [d if d.published else replace(d, published=leading_date(d.text)) for d in result.documents]
+    documents = [d if d.published else replace(d, published=leading_date(d.text) or title_date(d.title))
+                 for d in result.documents]
     return ReadResult(documents, result.errors)
 
 
@@ -403,6 +406,7 @@ def read_jsonl(path: Path, data: bytes, field_map: FieldMap | None = None) -> Re
             result.errors.append(ReadError(str(path), str(exc), number))
     if not result.documents and not result.errors:
         raise BadInput("no records found")
+    result.documents = builder.settled(result.documents)
     return result
 
 
@@ -466,6 +470,7 @@ def _built(path: Path, builder: RecordBuilder, records, nothing: str) -> ReadRes
             result.errors.append(ReadError(str(path), f"{label}: {exc}"))
     if not result.documents and not result.errors:
         raise BadInput(nothing)
+    result.documents = builder.settled(result.documents)
     return result
 
 

@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rag.ingest.text import (
+    SLASH_DATE,
     BadInput,
     detect_language,
     inline,
     normalise_text,
     parse_date,
+    parse_day_first,
     publisher_for_url,
     short_hash,
+    slash_order,
     title_from_text,
 )
 from rag.types import Document
@@ -64,6 +68,7 @@ class RecordBuilder:
                 raise BadInput(f"field_map names unknown field {name!r}; known: {', '.join(self.aliases)}")
             self.aliases[name] = (keys,) if isinstance(keys, str) else tuple(keys)
         self.seen: dict[str, str] = {}  # doc_id -> where it was first seen
+        self.slash_dates: dict[str, str] = {}  # doc_id -> its date as written, when it is nn/nn/yyyy
 
     def build(self, record: Any, where: str, fallback_key: str) -> Document:
         """The Document of ``record`` (found at ``where``, e.g. "line 7"); RecordProblem if none.
@@ -84,6 +89,8 @@ class RecordBuilder:
         if doc_id in self.seen:
             raise RecordProblem(f"duplicate record {key!r} (first seen at {self.seen[doc_id]}); skipped")
         self.seen[doc_id] = where
+        if isinstance(fields["published"], str) and SLASH_DATE.match(fields["published"]):
+            self.slash_dates[doc_id] = fields["published"]
         metadata = {k: v for k, v in record.items() if k not in used}  # author, categories, ...
         if record.get("author"):
             metadata["author"] = record["author"]
@@ -103,6 +110,14 @@ class RecordBuilder:
             language=detect_language(text),
             metadata=metadata,
         )
+
+    def settled(self, documents: list[Document]) -> list[Document]:
+        """The documents with their nn/nn/yyyy dates read in the one order the archive shows: a
+        date like 25/03/2025 makes 07/03/2025 the 7th of March too (read alone, month first: July)."""
+        if slash_order(self.slash_dates.values()) != "dmy":
+            return documents
+        return [replace(d, published=parse_day_first(self.slash_dates[d.doc_id])) if d.doc_id in self.slash_dates
+                else d for d in documents]
 
     def _field(self, record: dict[str, Any], name: str, used: set[str]) -> Any:
         for key in self.aliases[name]:

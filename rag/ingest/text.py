@@ -107,6 +107,32 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 _DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%b. %d, %Y", "%d %B %Y", "%d %b %Y", "%d.%m.%Y", "%Y/%m/%d", "%m/%d/%Y")
 
 
+# 07/03/2025: the 7th of March or July the 3rd, as the archive's other dates tell (RecordBuilder.settled)
+SLASH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\b")
+
+
+def slash_order(values) -> str | None:
+    """"dmy" when some nn/nn/yyyy value can only be day first (25/03/2025), "mdy" when some can only
+    be month first (03/25/2025), None when they all could be either (or the archive mixes both)."""
+    day_first = month_first = False
+    for value in values:
+        match = SLASH_DATE.match(value)
+        if match:
+            day_first |= int(match[1]) > 12
+            month_first |= int(match[2]) > 12
+    if day_first != month_first:
+        return "dmy" if day_first else "mdy"
+    return None
+
+
+def parse_day_first(value: str) -> date | None:
+    match = SLASH_DATE.match(value)
+    try:
+        return date(int(match[3]), int(match[2]), int(match[1])) if match else None
+    except ValueError:
+        return None
+
+
 def parse_date(value: Any) -> date | None:
     """A date from ISO 8601 (date or datetime, any offset: the date as written), RFC 2822
     (RSS pubDate), or a few spelled-out forms ("March 21, 2025"); None if it isn't one."""
@@ -164,6 +190,17 @@ def leading_date(text: str, today: date | None = None) -> date | None:
     for line in lines:
         found = _line_date(line, today)
         if found:
+            return found
+    return None
+
+
+def title_date(title: str, today: date | None = None) -> date | None:
+    """A full date a title states anywhere ("21.03.2025 | Minister Lund meets ...", "Press release
+    of 4 May 2024: ..."): for a release that has no other date, the best there is."""
+    today = today or date.today()
+    for match in _DATE_SPAN.finditer(title):
+        found = parse_date(match.group(0))
+        if found and date(1945, 1, 1) <= found <= today:
             return found
     return None
 
