@@ -230,20 +230,25 @@ def dated_sections(text: str, today: date | None = None) -> list[tuple[int, date
     signature's, does not re-date its text)."""
     today = today or date.today()
     sections: list[tuple[int, date]] = []
-    previous: tuple[int, str] | None = None  # the last non-empty line: offset, text
-    offset = 0
+    previous: tuple[int, str, bool] | None = None  # the last non-empty line: offset, text, after a blank line
+    offset, blank_before = 0, True  # the text's start counts as a paragraph break
     for line in text.split("\n"):
         stripped = line.strip()
-        if stripped:
+        if not stripped:
+            blank_before = True
+        else:
             start = offset + len(line) - len(line.lstrip())
             when = _line_date(stripped, today)
             if when and (not sections or when != sections[-1][1]):  # the same date again: a signature
-                opens = start
-                if (previous is not None and (not sections or sections[-1][0] < previous[0])
-                        and _is_heading(previous[1], today)):
-                    opens = previous[0]
-                sections.append((opens, when))
-            previous = (start, stripped)
+                # A release opens a paragraph: its heading, or the date line itself. A date alone on
+                # a line inside a paragraph is a wrapped line (PDF text), not a new release.
+                if (previous is not None and not blank_before and previous[2]
+                        and (not sections or sections[-1][0] < previous[0]) and _is_heading(previous[1], today)):
+                    sections.append((previous[0], when))
+                elif blank_before:
+                    sections.append((start, when))
+            previous = (start, stripped, blank_before)
+            blank_before = False
         offset += len(line) + 1
     return sections if len({when for _, when in sections}) >= 2 else []
 
