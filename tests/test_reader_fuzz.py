@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from rag.ingest.readers import SUPPORTED_SUFFIXES, read_file
-from tests.test_readers import make_odt, make_pdf, text_page
+from tests.test_readers import make_odt, make_pdf, make_xlsx, text_page
 
 REPO = Path(__file__).resolve().parent.parent
 REPORT = REPO / "tests" / "artifacts" / "reader-fuzz.json"
@@ -87,6 +87,8 @@ def hostile_inputs(folder: Path) -> dict[str, str]:
                                                     % ((i,) + (b"" if i == 1 else b"%d" % (i - 1),) * 10)
                                                     for i in range(1, 9))
                                          + b']><d>&a8;</d>'}), "error"),
+        "zip-bomb.xlsx": (_docx_bytes({"xl/workbook.xml": b"<" * (300 << 20)}), "error"),
+        "odt-renamed.xlsx": (make_odt([RELEASE]), "error"),
         "gzip-bomb.jsonl.gz": (gzip.compress(b'{"text": "aaaa aaaa"}\n' * (14 << 20), 9), "error"),
         "gzip-in-gzip.jsonl.gz": (gzip.compress(gzip.compress(json.dumps({"text": RELEASE}).encode())), "error"),
         "truncated.jsonl.gz": (gzip.compress(json.dumps({"text": RELEASE}).encode())[:-12], "error"),
@@ -206,6 +208,7 @@ def _docx_seed() -> bytes:
 SEEDS[".docx"] = _docx_seed()
 SEEDS[".odt"] = make_odt([RELEASE], heading="Consultations", title="Consultations")
 SEEDS[".ndjson"] = SEEDS[".jsonl"]
+SEEDS[".xlsx"] = make_xlsx({"Releases": [["title", "date", "text"], ["Consultations", "2025-03-21", RELEASE]]})
 SEEDS[".eml"] = ("From: Press Service <press@mfa.example>\nSubject: Consultations\nDate: Fri, 21 Mar 2025 10:00:00 +0000\n"
                  "Content-Type: text/plain; charset=utf-8\n\n" + RELEASE).encode()
 SEEDS[".mbox"] = b"From press@mfa.example Fri Mar 21 10:00:00 2025\n" + SEEDS[".eml"] + b"\n\n" + \

@@ -694,3 +694,47 @@ def test_rss_atom_and_xml_exports_are_read_entry_by_entry_and_entities_are_refus
     broken = tmp_path / "broken.xml"
     broken.write_text("<archive><release><text>unclosed</archive>", encoding="utf-8")
     assert only_error(broken).problem.startswith("malformed XML")
+
+
+# --- xlsx ---------------------------------------------------------------------------------
+
+
+def make_xlsx(sheets: dict[str, list[list]]) -> bytes:
+    """A workbook with the given sheets, rows as lists of cell values (dates become date cells)."""
+    import io
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def test_a_spreadsheet_workbook_is_read_like_a_csv_export(tmp_path):
+    """The first sheet whose header names a text column, one release per row; date cells are
+    dates, a text date is parsed as in any archive, a row without text is that row's error."""
+    path = tmp_path / "releases.xlsx"
+    path.write_bytes(make_xlsx({
+        "Summary": [["Year", "Count"], [2025, 2]],  # no text column: not the releases
+        "Releases": [["Title", "Published", "Body", "Tags"],
+                     ["Lund in Velden", date(2025, 3, 7), "Minister Lund met Minister Saar in Velden.", "grain"],
+                     ["Embassy opens", "25.03.2025", "Norland opened an embassy in Brunnhaven.", None],
+                     ["No body", None, None, None]],
+    }))
+    result = read_file(path)
+    assert [(d.title, d.published, d.text) for d in result.documents] == [
+        ("Lund in Velden", date(2025, 3, 7), "Minister Lund met Minister Saar in Velden."),
+        ("Embassy opens", date(2025, 3, 25), "Norland opened an embassy in Brunnhaven.")]
+    assert result.documents[0].metadata["Tags"] == "grain"
+    assert [str(e) for e in result.errors] == [f"{path}: Releases, row 4: record has no text "
+                                               "(looked for text, body, content, full_text, article)"]
+    path.write_bytes(make_xlsx({"Sheet": [["Year", "Count"], [2025, 2]]}))
+    assert "no sheet whose first row names a text column" in only_error(path).problem
+    path.write_bytes(b"PK\x03\x04 not a workbook")
+    assert "not a readable .xlsx file" in only_error(path).problem

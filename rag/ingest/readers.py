@@ -18,6 +18,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,8 @@ from rag.types import Document
 # Many releases per file (the rest hold one release each); exports come gzipped as often as not.
 # A press service's mailing list kept as a mailbox (.mbox) is one too; one mail saved is an .eml.
 _ARCHIVES = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml", ".rss", ".atom", ".mbox"})
-ARCHIVE_SUFFIXES: frozenset[str] = _ARCHIVES | {suffix + ".gz" for suffix in _ARCHIVES}
+# A spreadsheet workbook holds many releases too (one per row); it is a zip already.
+ARCHIVE_SUFFIXES: frozenset[str] = _ARCHIVES | {suffix + ".gz" for suffix in _ARCHIVES} | {".xlsx"}
 SUPPORTED_SUFFIXES: frozenset[str] = (
     frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".odt", ".eml"}) | ARCHIVE_SUFFIXES
 )
@@ -155,7 +157,7 @@ def read_data(
     try:
         if suffix.endswith(".gz"):  # unpacked here, under the limit, then read as what it holds
             data, suffix = _gunzip(data, limits.max_unpacked_bytes), suffix.removesuffix(".gz")
-        elif suffix in (".docx", ".odt"):
+        elif suffix in (".docx", ".odt", ".xlsx"):
             _check_unpacked_zip(data, limits.max_unpacked_bytes, suffix)
         return _dated(_READERS[suffix](path, data, field_map))._capped(path, limits)
     except BadInput as exc:
@@ -438,6 +440,46 @@ def read_csv(path: Path, data: bytes, field_map: FieldMap | None = None) -> Read
     return _built(path, builder, records, "no rows under the header")
 
 
+def read_xlsx(path: Path, data: bytes, field_map: FieldMap | None = None) -> ReadResult:
+    """A spreadsheet workbook (.xlsx), read like a CSV export: the first sheet whose header row
+    names a text column, one release per row below it; a date-formatted cell is a date."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # a broken zip or part: BadZipFile, KeyError, InvalidFileException, XML errors
+        raise BadInput(f"not a readable .xlsx file ({type(exc).__name__})") from exc
+    builder = RecordBuilder(path, field_map)
+    text_names = {a.lower() for a in builder.aliases["text"]}
+    try:
+        for sheet in workbook.worksheets:
+            rows = sheet.iter_rows(values_only=True)
+            header = next(rows, None)
+            names = [str(cell).strip() if cell is not None else "" for cell in header or ()]
+            if not text_names & {name.lower() for name in names}:
+                continue
+            records = ((f"{sheet.title}, row {n}", f"#{sheet.title}:{n}",
+                        {name: _cell_value(cell) for name, cell in zip(names, row) if name and cell is not None})
+                       for n, row in enumerate(rows, start=2))
+            return _built(path, builder, records, "no rows under the header")
+    except BadInput:
+        raise
+    except Exception as exc:  # a malformed sheet found while reading its rows
+        raise BadInput(f"not a readable .xlsx file ({type(exc).__name__})") from exc
+    finally:
+        workbook.close()
+    raise BadInput(f"no sheet whose first row names a text column (looked for {', '.join(builder.aliases['text'])})")
+
+
+def _cell_value(cell):
+    """A cell as a record field: dates as ISO dates, the rest as the sheet holds it."""
+    if isinstance(cell, datetime):
+        return cell.date().isoformat()
+    if isinstance(cell, date):
+        return cell.isoformat()
+    return cell
+
+
 def read_xml(path: Path, data: bytes, field_map: FieldMap | None = None) -> ReadResult:
     """An RSS or Atom feed (each entry a release: title, link, date, content or summary), or an
     XML export whose root holds one element per release with child elements named like the
@@ -690,6 +732,7 @@ _READERS: dict[str, Callable[[Path, bytes, FieldMap | None], ReadResult]] = {
     ".ndjson": read_jsonl,  # another name for JSON lines
     ".csv": read_csv,
     ".tsv": read_csv,
+    ".xlsx": read_xlsx,
     ".xml": read_xml,
     ".rss": read_xml,
     ".atom": read_xml,
