@@ -534,6 +534,20 @@ def test_a_release_with_no_other_date_takes_the_one_its_title_states(tmp_path):
     assert [d.published for d in read_file(path).documents] == [date(2025, 3, 21), date(2024, 5, 4), None]
 
 
+def test_a_lead_kept_apart_from_the_body_opens_the_text_unless_the_body_holds_it(tmp_path):
+    """A CMS's standfirst is often the release's key sentence; an excerpt cut from the body is not repeated."""
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([
+        {"title": "Lund in Velden", "lead": "Minister Lund and Minister Saar agreed to open a grain corridor.", "body": BODY},
+        {"title": "Lund in Velden", "url": "https://x.example/2", "teaser": BODY.split(".")[0] + "...", "body": BODY},
+        {"title": "Lund in Velden", "url": "https://x.example/3", "summary": "Grain talks", "body": BODY},
+    ]), encoding="utf-8")
+    first, second, third = read_file(path).documents
+    assert first.text == "Minister Lund and Minister Saar agreed to open a grain corridor.\n\n" + BODY
+    assert "lead" not in first.metadata
+    assert second.text == third.text == BODY  # the body's own start; two words are no lead
+
+
 def test_a_copy_date_alone_leaves_a_record_undated(tmp_path):
     path = tmp_path / "export.json"
     path.write_text(json.dumps([{"headline": "Lund in Velden", "crawled_at": "2026-01-05", "fetch_date": "2026-01-05",

@@ -80,6 +80,8 @@ class RecordBuilder:
         used: set[str] = set()
         fields = {name: self._field(record, name, used) for name in self.aliases}
         text = normalise_text(_plain(_as_text(fields["text"])))
+        if text:
+            text = _with_lead(record, used, text)
         if not text:
             raise RecordProblem(f"record has no text (looked for {', '.join(self.aliases['text'])})")
         record_id = inline(_as_text(fields["id"]))
@@ -220,6 +222,27 @@ _WRAPPED = ("rendered", "value", "#text", "text", "html", "raw", "content")
 # GraphQL "node", ...); other nested objects (a category, an author) keep their fields to themselves
 _CONTAINERS = frozenset({"attributes", "fields", "_source", "node", "data", "properties", "document", "record",
                          "item", "entry", "post", "release"})
+
+
+# A standfirst a CMS keeps apart from the body ("lead", "summary", "teaser"): often the release's
+# key sentence, which the body does not repeat.
+_LEAD_NAMES = ("lead", "summary", "excerpt", "teaser", "standfirst", "intro", "abstract", "subtitle", "subhead", "deck")
+_MIN_LEAD_WORDS = 4
+
+
+def _with_lead(record: dict, used: set[str], text: str) -> str:
+    """The body with the record's lead paragraph before it, unless the body already holds it
+    (an excerpt cut from the body's start) or the lead is not prose."""
+    flat = " ".join(text.split()).lower()
+    for key in record:
+        if key in used or not _contains_alias(str(key), _LEAD_NAMES) or not isinstance(record[key], (str, dict, list)):
+            continue
+        lead = normalise_text(_plain(_as_text(record[key])))
+        squashed = " ".join(lead.split()).lower().rstrip(".… ")
+        if len(lead.split()) >= _MIN_LEAD_WORDS and squashed not in flat:
+            used.add(key)
+            return f"{lead}\n\n{text}"
+    return text
 
 
 def _compact(name: str) -> str:
