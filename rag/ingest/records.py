@@ -233,16 +233,21 @@ _MIN_LEAD_WORDS = 4
 def _with_lead(record: dict, used: set[str], text: str) -> str:
     """The body with the record's lead paragraph before it, unless the body already holds it
     (an excerpt cut from the body's start) or the lead is not prose."""
-    flat = " ".join(text.split()).lower()
+    flat = None  # the body with its spacing squashed, made only when a record has a lead (bodies can be huge)
     for key in record:
         if key in used or not _contains_alias(str(key), _LEAD_NAMES) or not isinstance(record[key], (str, dict, list)):
             continue
         lead = normalise_text(_plain(_as_text(record[key])))
-        squashed = " ".join(lead.split()).lower().rstrip(".… ")
-        if len(lead.split()) >= _MIN_LEAD_WORDS and squashed not in flat:
+        if len(lead.split()) < _MIN_LEAD_WORDS:
+            continue
+        flat = flat if flat is not None else _SPACES.sub(" ", text).lower()
+        if _SPACES.sub(" ", lead).lower().strip().rstrip(".… ") not in flat:
             used.add(key)
             return f"{lead}\n\n{text}"
     return text
+
+
+_SPACES = re.compile(r"\s+")
 
 
 def _compact(name: str) -> str:

@@ -207,7 +207,12 @@ def title_date(title: str, today: date | None = None) -> date | None:
 
 def _line_date(line: str, today: date) -> date | None:
     """The date a stripped line states as a release's date line or dateline, or None."""
-    for match in _DATE_SPAN.finditer(line):
+    # Only a line's opening can hold one (a label or place, then the date): a long paragraph's
+    # rest is never scanned (every line of every release is asked, at each ingest).
+    head = line[:_DATE_LINE_HEAD]
+    if not any(ch.isdigit() for ch in head):
+        return None
+    for match in _DATE_SPAN.finditer(head):
         before, after = line[: match.start()], line[match.end() :]
         if len(before) > _BEFORE_DATE:
             break
@@ -219,6 +224,7 @@ def _line_date(line: str, today: date) -> date | None:
     return None
 
 
+_DATE_LINE_HEAD = 120  # characters: _BEFORE_DATE, the longest date span, and room to spare
 _HEADING_WORDS = 20  # a line this short without a full stop, just above a date line, is its release's heading
 
 
