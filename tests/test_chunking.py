@@ -175,6 +175,11 @@ def test_a_file_of_several_dated_releases_is_chunked_release_by_release(count_to
         assert chunk.text == doc.text[chunk.start : chunk.end]
     single = Document(doc_id="file:one", title="T", text="12 March 2021\n\nTalks were held.\n\nVelden,\n12 March 2021")
     assert {c.published for c in chunk_document(single, count_tokens, 200, 0)} == {None}  # one date: one release
+    # "Published ..." above "Last updated ..." above one body: one release
+    updated = ("Embassy opens\n\nPublished 21 March 2025\n\nLast updated 22 March 2025\n\nNorland opened its embassy "
+               "in Brunnhaven today, and the ambassador presented her credentials to the president.")
+    assert {c.published for c in chunk_document(Document(doc_id="file:u", title="T", text=updated),
+                                                count_tokens, 200, 0)} == {None}
     # PDF text keeps a paragraph's wrapped lines: a date that lands alone on one opens nothing
     wrapped = ("Norland and Ostravia met in Velden.\nThe accord was signed on\n21 March 2025.\nIt sets quotas.\n\n"
                "Later talks\n4 May 2025\n\nMore talks were held.")

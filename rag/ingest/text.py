@@ -225,7 +225,8 @@ def _line_date(line: str, today: date) -> date | None:
 
 
 _DATE_LINE_HEAD = 120  # characters: _BEFORE_DATE, the longest date span, and room to spare
-_HEADING_WORDS = 20  # a line this short without a full stop, just above a date line, is its release's heading
+_HEADING_WORDS = 20
+_MIN_RELEASE_WORDS = 12  # a release's heading, date line and body together  # a line this short without a full stop, just above a date line, is its release's heading
 
 
 def dated_sections(text: str, today: date | None = None) -> list[tuple[int, date]]:
@@ -256,6 +257,11 @@ def dated_sections(text: str, today: date | None = None) -> list[tuple[int, date
             previous = (start, stripped, blank_before)
             blank_before = False
         offset += len(line) + 1
+    # A release has a body: a date line with little text after it ("Published 21 March 2025",
+    # then "Last updated 22 March 2025" above one body) joins the next one
+    ends = [start for start, _ in sections[1:]] + [len(text)]
+    sections = [(start, when) for (start, when), end in zip(sections, ends)
+                if len(text[start:end].split()) >= _MIN_RELEASE_WORDS or end == len(text)]
     return sections if len({when for _, when in sections}) >= 2 else []
 
 
