@@ -548,6 +548,16 @@ def test_a_lead_kept_apart_from_the_body_opens_the_text_unless_the_body_holds_it
     assert second.text == third.text == BODY  # the body's own start; two words are no lead
 
 
+def test_a_release_with_no_other_date_takes_the_one_its_link_states(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([
+        {"title": "Lund in Velden", "url": "https://mfa.norland.example/press/2025/03/21/lund-in-velden/", "text": BODY},
+        {"title": "Embassy", "url": "https://mfa.norland.example/news/2024-05-02-embassy-opens", "text": BODY + " Again."},
+        {"title": "Archive", "url": "https://mfa.norland.example/archive/2024/05/?on=2024-01-01", "text": BODY + " More."},
+    ]), encoding="utf-8")
+    assert [d.published for d in read_file(path).documents] == [date(2025, 3, 21), date(2024, 5, 2), None]
+
+
 def test_a_copy_date_alone_leaves_a_record_undated(tmp_path):
     path = tmp_path / "export.json"
     path.write_text(json.dumps([{"headline": "Lund in Velden", "crawled_at": "2026-01-05", "fetch_date": "2026-01-05",

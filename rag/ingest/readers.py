@@ -32,6 +32,7 @@ from rag.ingest.text import (
     inline,
     leading_date,
     title_date,
+    url_date,
     normalise_text,
     parse_date,
     short_hash,
@@ -109,10 +110,11 @@ class ReadResult:
 
 def _dated(result: ReadResult) -> ReadResult:
     """Releases without a date from their metadata take the one their first lines state, else
-    one their title states."""
+    one their title states, else one their link's path states (/2025/03/21/)."""
     if all(d.published for d in result.documents):
         return result
-    documents = [d if d.published else replace(d, published=leading_date(d.text) or title_date(d.title))
+    documents = [d if d.published else
+                 replace(d, published=leading_date(d.text) or title_date(d.title) or url_date(d.url))
                  for d in result.documents]
     return ReadResult(documents, result.errors)
 

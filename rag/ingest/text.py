@@ -304,6 +304,27 @@ def _spelled_date(value: str) -> date | None:
     return parsed.date() if parsed else None
 
 
+# A date in a link's path, as news sites and CMSs write it: /2025/03/21/, /2025-03-21-, /20250321/
+_URL_DATE = re.compile(r"(?<![\d])((?:19|20)\d{2})([/-])(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?![\d])"
+                       r"|/((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=[/_.-])")
+
+
+def url_date(url: str, today: date | None = None) -> date | None:
+    """The date a release's link states in its path, or None (the host and query are not read)."""
+    if not url:
+        return None
+    path = urlparse(url).path
+    match = _URL_DATE.search(path)
+    if not match:
+        return None
+    year, month, day = (match[1], match[3], match[4]) if match[1] else (match[5], match[6], match[7])
+    try:
+        found = date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+    return found if found <= (today or date.today()) else None
+
+
 def date_from_filename(path: Path) -> date | None:
     """The fallback publication date: a YYYY-MM-DD prefix of the file name."""
     return parse_date(path.name[:10]) if _ISO_DATE.match(path.name) else None
