@@ -70,6 +70,18 @@ def test_the_headline_comes_without_the_sites_name_and_the_site_name_from_the_ti
     assert page.date == "3 April 2025" and not page.text.startswith("3 April")
 
 
+def test_a_page_with_no_date_of_its_own_takes_the_one_its_link_holds():
+    from rag.web.fetch import Response
+    from rag.web.page import page_result
+
+    body = (b"<html><head><title>Ministers met in Astana</title></head><body><h1>Ministers met in Astana</h1>"
+            b"<p>The ministers met in Astana and discussed transit corridors across the Caspian Sea.</p></body></html>")
+    dated = page_result("https://mfa.example/press/2025/04/03/astana/", Response("", 200, body, "text/html"))
+    undated = page_result("https://mfa.example/press/astana/", Response("", 200, body, "text/html"))
+    assert dated.documents[0].published == date(2025, 4, 3)
+    assert undated.documents[0].published is None
+
+
 def test_follow_intervals():
     assert parse_interval("90") == 90 and parse_interval("15m") == 900 and parse_interval("1h") == 3600
     assert parse_interval("1d") == 86400

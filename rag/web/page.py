@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from rag.ingest.markup import html_to_text
 from rag.ingest.readers import ARCHIVE_SUFFIXES, SUPPORTED_SUFFIXES, ReadError, ReadResult, file_suffix, read_data
 from rag.ingest.text import decode_text, detect_language, inline, normalise_text, parse_date, publisher_for_url, short_hash
-from rag.ingest.text import title_from_text
+from rag.ingest.text import title_from_text, url_date
 from rag.types import Document
 from rag.web.fetch import Response
 from rag.web.listing import Entry
@@ -68,7 +68,7 @@ def _html_document(url: str, body: bytes, charset: str, entry: Entry | None) -> 
         doc_id=web_doc_id(url),
         title=inline(page.title) or entry.title or title_from_text(text),
         text=text,
-        published=parse_date(page.date) or entry.published,
+        published=parse_date(page.date) or entry.published or url_date(url),  # /2025/03/21/ in the link
         source=_source(url, page.site_name, entry),
         url=url,
         path=url,
