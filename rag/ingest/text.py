@@ -199,10 +199,19 @@ def title_date(title: str, today: date | None = None) -> date | None:
     of 4 May 2024: ..."): for a release that has no other date, the best there is."""
     today = today or date.today()
     for match in _DATE_SPAN.finditer(title):
-        found = parse_date(match.group(0))
-        if found and date(1945, 1, 1) <= found <= today:
+        found = _plausible_date(match.group(0), today)
+        if found:
             return found
     return None
+
+
+_EARLIEST_RELEASE = date(1945, 1, 1)
+
+
+def _plausible_date(span: str, today: date) -> date | None:
+    """The date a matched span states, if a release could bear it (not before 1945, not after today)."""
+    found = parse_date(span)
+    return found if found and _EARLIEST_RELEASE <= found <= today else None
 
 
 def _line_date(line: str, today: date) -> date | None:
@@ -218,15 +227,15 @@ def _line_date(line: str, today: date) -> date | None:
             break
         if not (_TIME_OR_PUNCT.match(after) or _DASH_AFTER.match(after)):
             continue
-        found = parse_date(match.group(0))
-        if found and date(1945, 1, 1) <= found <= today:
+        found = _plausible_date(match.group(0), today)
+        if found:
             return found
     return None
 
 
 _DATE_LINE_HEAD = 120  # characters: _BEFORE_DATE, the longest date span, and room to spare
-_HEADING_WORDS = 20
-_MIN_RELEASE_WORDS = 12  # a release's heading, date line and body together  # a line this short without a full stop, just above a date line, is its release's heading
+_HEADING_WORDS = 20  # a line this short without a full stop, just above a date line, is its release's heading
+_MIN_RELEASE_WORDS = 12  # a release's heading, date line and body together
 
 
 def dated_sections(text: str, today: date | None = None) -> list[tuple[int, date]]:
