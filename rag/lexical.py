@@ -103,8 +103,8 @@ _NAME_JOINERS = frozenset({"және"})
 @lru_cache(maxsize=1)
 def exonyms() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
     """(stems of a Russian or Kazakh name, stems of its English name) for every country and
-    region CLDR names (Babel's locale data): the names no transliteration reaches ("Черногория"
-    is Montenegro, "Германия" Germany, "Центральная Азия" Central Asia)."""
+    region CLDR names (Babel's locale data): the names no transliteration reaches ("Швейцария"
+    is Switzerland, "Венгрия" Hungary, "Северная Европа" Northern Europe)."""
     from babel import Locale
 
     english = Locale("en").territories
@@ -127,7 +127,7 @@ _MIN_NAME_STEM = 4  # a shorter stem ("мал" of "Мали") must be the whole 
 def exonym_terms(text: str) -> list[str]:
     """The English stems of the countries and regions a Russian or Kazakh text names by a name of
     its own. A name's words match inflected: each word of the text begins with the stem of the
-    name's word ("Черногории", "Черногорияның" for "Черногория"), the first one capitalised."""
+    name's word ("Швейцарии", "Швейцарияның" for "Швейцария"), the first one capitalised."""
     words = [w for w in _WORDS.findall(text) if w.lower() not in SEARCH_STOPWORDS and w.lower() not in _NAME_JOINERS]
     if not any(_CYRILLIC.search(w) for w in words):
         return []
