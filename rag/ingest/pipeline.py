@@ -22,7 +22,8 @@ import numpy as np
 from rag.ingest.chunking import chunk_document
 from rag.ingest.text import dated_sections
 from rag.ingest.vector_cache import VectorCache
-from rag.ingest.readers import SUPPORTED_SUFFIXES, file_suffix, read_file
+from rag.ingest.readers import file_suffix, read_file
+from rag.ingest.staging import UPLOAD_SUFFIXES
 from rag.settings import Settings
 from rag.types import Chunk, Document
 from rag.web.fetch import is_url
@@ -88,7 +89,7 @@ NOT_RELEASES = frozenset({"readme", "license", "licence", "changelog", "contribu
 def _is_release_file(path: Path) -> bool:
     stem = path.name.split(".")[0].lower()
     return (
-        path.is_file() and file_suffix(path) in SUPPORTED_SUFFIXES | {".zip"}
+        path.is_file() and file_suffix(path) in UPLOAD_SUFFIXES  # what a reader reads, and zips of it
         and not path.name.startswith(".") and stem not in NOT_RELEASES
     )
 
