@@ -89,7 +89,7 @@ class RetrievalSettings(_Section):
 
 # The answer layer's rules that can be switched off one at a time (for the ablation in eval/README.md).
 AnswerRule = Literal["types", "roles", "premise", "boilerplate", "parts", "conversation", "release", "period",
-                     "part-periods"]
+                     "part-periods", "undated-query", "undated-years"]
 
 
 class AnswerSettings(_Section):
@@ -101,7 +101,9 @@ class AnswerSettings(_Section):
         description="rules to switch off, for ablations: types (answer types), roles (a named role must be "
         "named), premise (false-premise check), boilerplate, parts (multi-part splitting), conversation "
         "(follow-up rewriting), release (\"the latest release\" answers), period (event dates looked up in the text), "
-        "part-periods (a part naming its own period is searched and answered in it)",
+        "part-periods (a part naming its own period is searched and answered in it), undated-query (undated "
+        "releases are searched with the question's period left in), undated-years (an undated release's sentence "
+        "about another year than the question's is no answer)",
     )
 
 

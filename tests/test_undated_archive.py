@@ -55,6 +55,69 @@ def test_a_users_own_date_filter_still_keeps_to_dated_records(services):
     assert not services.retriever.retrieve("Velden marathon winner", filters)
 
 
+EDITIONS = [
+    "The Brunnhaven Hawks beat the Lund Mariners 31-24 to win the 2021 Velden Cup in front of a sold-out crowd. "
+    "Quarterback Ari Tamm threw three touchdowns.",
+    "Ostravia State claimed the 2022 Velden Cup on Saturday, defeating the Brunnhaven Hawks 20-17 after a late "
+    "field goal. Coach Mara Lind called it the best win of her career.",
+    "The 2020 Velden Cup was won by the Lund Mariners, who beat Ostravia State 14-10 in a defensive battle. "
+    "Their coach said it was the proudest day of his life.",
+    "Tickets for the 2023 Velden Cup go on sale next week, organisers said.",
+] + [f"Shares in Norland rose {i % 7} percent on day {i}. Traders cited weather and fuel prices." for i in range(8)]
+
+
+@pytest.fixture
+def editions(settings, tmp_path):
+    """Pooled news snippets, bare strings without dates, about one event in several years."""
+    archive = tmp_path / "snippets.json"
+    archive.write_text(json.dumps(EDITIONS), encoding="utf-8")
+    services = Services(settings)
+    assert services.ingest.ingest([archive]).ok
+    return services
+
+
+def test_an_undated_snippet_about_another_year_does_not_answer_for_the_year_asked(editions):
+    """Without dates the text is the only evidence of when: last year's winner is no answer to
+    who won this year's edition, and a year no snippet covers is refused."""
+    for question in ("Who won the 2022 Velden Cup?", "2022 Velden Cup winner"):
+        answer = editions.answers.ask(question, generator="extractive")
+        assert "Ostravia State" in answer.text, question
+        assert "Mariners" not in answer.text and "2021" not in answer.text, question
+        # the quote states the year asked, so it was checked after all
+        assert "no date" not in answer.text, question
+    answer = editions.answers.ask("Who won the 2020 Velden Cup?", generator="extractive")
+    assert "Lund Mariners" in answer.text and "Ostravia State claimed" not in answer.text
+    # a sentence naming no year belongs to its snippet's edition ("the proudest day of his life")
+    assert editions.answers.ask("Who won the 2019 Velden Cup?", generator="extractive").refused
+    # two years listed are those two, not the span between them
+    answer = editions.answers.ask("Who won the 2020 and 2022 Velden Cups?", generator="extractive")
+    assert "2021" not in answer.text and "Lund Mariners" in answer.text
+
+
+def test_a_bare_snippet_is_titled_by_its_whole_first_sentence(tmp_path):
+    """A list of bare strings has no titles: the first sentence is, and "Dr." does not end it."""
+    from rag.ingest.readers import read_file
+
+    archive = tmp_path / "snippets.json"
+    archive.write_text(json.dumps(["Dr. Ilse Varga won the Norland Prize. The academy met in Velden.",
+                                   "The U.S. and Ostravia signed an accord. It covers fisheries."]), encoding="utf-8")
+    titles = [d.title for d in read_file(archive).documents]
+    assert titles == ["Dr. Ilse Varga won the Norland Prize.", "The U.S. and Ostravia signed an accord."]
+
+
+def test_without_the_rules_the_other_years_edition_would_answer(settings, tmp_path):
+    """The same archive with both rules switched off (answer.disable) quotes another year: what
+    the test above guards against is real, not an accident of ranking."""
+    archive = tmp_path / "snippets.json"
+    archive.write_text(json.dumps(EDITIONS), encoding="utf-8")
+    loose = settings.model_copy(update={"answer": settings.answer.model_copy(
+        update={"disable": ["undated-query", "undated-years"]})})
+    services = Services(loose)
+    assert services.ingest.ingest([archive]).ok
+    answer = services.answers.ask("Who won the 2019 Velden Cup?", generator="extractive")
+    assert not answer.refused
+
+
 COMPILATION = """# Press releases of the Norland ministry
 
 ## Norland and Ostravia sign a fisheries accord

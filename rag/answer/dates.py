@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from rag.answer.lexical import MONTH_NUMBER, MONTHS
+from rag.answer.lexical import MONTH_NUMBER, MONTHS, STOPWORDS
 from rag.types import Filters
 
 _MONTH = r"(?P<{name}>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
@@ -77,6 +77,21 @@ class DateIntent:
             return question
         stripped = " ".join(question.replace(self.phrase, " ").split())
         return re.sub(r"\s+([?.!,])", r"\1", stripped) or question
+
+
+# A year naming an edition rather than a time: "the 2022 Lund Cup", "its 2021 report", "2022 Cup winner".
+EDITION = re.compile(r"(?<![\d,.])((?:19|20)\d\d)\s+([A-Za-z][\w-]+)")
+
+
+def edition_words(text: str) -> set[str]:
+    """The words a year names an edition of in `text` ("the 2022 Lund Cup" -> {"lund"}); a year
+    followed by a function word ("in 2022 the ...") names a time, not an edition."""
+    return {w.lower() for _, w in EDITION.findall(text) if w.lower() not in STOPWORDS}
+
+
+def edition_years(text: str, words: set[str]) -> set[int]:
+    """The years of the editions of `words` that `text` names ("the 2021 Lund Cup" -> {2021})."""
+    return {int(year) for year, word in EDITION.findall(text) if word.lower() in words}
 
 
 def _point(match: re.Match, p: str) -> tuple[date, date]:

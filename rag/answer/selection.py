@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from rag.answer import lexical, weights
+from rag.answer.dates import edition_words, edition_years
 from rag.answer.evidence import EvidenceIndex, SourceSentence
 from rag.nlp import LABELS_BY_TYPE, Annotator, Entity, parse_question
 from rag.answer.question import Question, QuestionPart, roles_named
@@ -220,8 +221,12 @@ def rank(question: Question, evidence: EvidenceIndex, annotator: Annotator,
     for index, part in enumerate(question.parts):
         rows = features[index]
         period = periods.get(index)
-        cheap = [(s, f, _score(f, weights.CHEAP)) for s, f in zip(evidence.sentences, rows)
-                 if usable(s) and (period is None or period(s))]
+        elsewhen = _of_another_year(question, part) if "undated-years" not in disable else None
+
+        def allowed(s: SourceSentence, period=period, elsewhen=elsewhen) -> bool:
+            return usable(s) and (period is None or period(s)) and (elsewhen is None or not elsewhen(s))
+
+        cheap = [(s, f, _score(f, weights.CHEAP)) for s, f in zip(evidence.sentences, rows) if allowed(s)]
         cheap.sort(key=lambda item: -item[2])
         if not part.typed or "types" in disable:
             ranked.append(tuple(Candidate(s, index, p, f) for s, f, p in cheap))
@@ -229,7 +234,7 @@ def rank(question: Question, evidence: EvidenceIndex, annotator: Annotator,
         pool = {s.index: (s, f) for s, f, _ in cheap[:ANNOTATE_TOP]}
         for s, _, _ in cheap[:NEIGHBOURS_OF_TOP]:
             for n in evidence.neighbours(s):
-                if usable(n):
+                if allowed(n):
                     pool.setdefault(n.index, (n, rows[n.index]))
         items = list(pool.values())
         annotations = annotator.annotate([s.text for s, _ in items])
@@ -242,6 +247,43 @@ def rank(question: Question, evidence: EvidenceIndex, annotator: Annotator,
         candidates.sort(key=lambda c: -c.relevance)
         ranked.append(tuple(candidates))
     return tuple(ranked)
+
+
+_YEAR = re.compile(r"(?<![\d,.])(?:19|20)\d\d(?![\d,])")
+_SPAN_WORDS = re.compile(r"\b(?:between|from|since|after|before|until|till|by|to|prior)\b|[-–]", re.IGNORECASE)
+
+
+def _of_another_year(question: Question, part: QuestionPart) -> Callable[[SourceSentence], bool] | None:
+    """For a question naming a period: a test that an undated release's sentence is about another
+    year. The date filter vouches for a dated release; an undated one has only its words, and
+    "the 2020 Cup was won by ..." does not answer who won the 2022 one. A sentence naming a year
+    of the period or of the question passes; one naming none is judged by its passage only when
+    the question names an edition ("the 2022 Lund Cup") and the passage names that edition in
+    other years alone, for a release names years of its background too ("since 2018")."""
+    dates = part.dates or question.dates
+    if dates.date_from is None and dates.date_to is None:
+        return None
+    first = dates.date_from.year if dates.date_from else 0
+    last = dates.date_to.year if dates.date_to else 9999
+    asked = {int(y) for y in _YEAR.findall(question.standalone)}
+    editions = edition_words(question.standalone)
+    # "the 2020 and 2022 Cups" lists two years (the filter spans them); "between 2020 and 2022",
+    # "since 2020" span what lies between
+    spans = not asked or bool(_SPAN_WORDS.search(dates.phrase))
+
+    def ours(year: int) -> bool:
+        return year in asked or (spans and first <= year <= last)
+
+    def elsewhen(sentence: SourceSentence) -> bool:
+        if sentence.passage.chunk.published is not None:
+            return False
+        years = {int(y) for y in _YEAR.findall(sentence.text)}
+        if years:
+            return not any(ours(y) for y in years)
+        named = edition_years(sentence.passage.chunk.text, editions)
+        return bool(named) and not any(ours(y) for y in named)
+
+    return elsewhen
 
 
 def _part_periods(question: Question, evidence: EvidenceIndex) -> dict[int, Callable[[SourceSentence], bool]]:

@@ -9,16 +9,18 @@ timings). The generator only writes; every decision above is the app's.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
 from rag.answer import lexical, prompts, weights
 from rag.answer.citations import check_draft, compose
 from rag.answer.conversation import rewrite_with_model
+from rag.answer.dates import edition_words, edition_years
 from rag.answer.evidence import EvidenceIndex, SourceSentence, VectorCache
 from rag.answer.generators import GenerationRequest, Generator, make_generator
 from rag.answer.limits import check_question_length
@@ -246,6 +248,9 @@ class AnswerService:
         query = question.standalone if with_period else question.query
         recent = question.dates.prefer_recent
         passages = self.retriever.retrieve(query, filters=filters, k=k, recent=recent)
+        if (query != question.standalone and edition_words(question.standalone)
+                and any(p.chunk.published is None for p in passages)):
+            passages = self._with_undated_by_text(question, passages, filters, k, recent)
         if len(question.parts) > 1:
             have = {p.chunk.chunk_id for p in passages}
             for part in question.parts:
@@ -257,6 +262,30 @@ class AnswerService:
                 have.update(p.chunk.chunk_id for p in new)
                 passages += new
         return passages
+
+    def _with_undated_by_text(self, question: Question, passages: list[Passage], filters: Filters, k: int,
+                              recent: bool) -> list[Passage]:
+        """Undated releases ranked by the whole question when its year names an edition ("the 2022
+        Cup"). The date filter speaks for a dated release, so its search leaves the period out; an
+        undated one can show which edition it tells of only in its text, beside last year's. (A
+        time, "in April 2024", stays out: a release rarely states its own date.) Each side keeps
+        its ranks."""
+        if "undated-query" in self.disabled:
+            return passages
+        by_text = self.retriever.retrieve(question.standalone, filters=filters, k=k, recent=recent)
+        dated = [p for p in passages if p.chunk.published is not None]
+        # those naming the edition asked about first (demoting other years' editions instead lifts
+        # passages that name none: news-snippets-dev refused one more unanswerable question less)
+        words = edition_words(question.standalone)
+        asked = {int(year) for year in re.findall(r"\b(?:19|20)\d\d\b", question.standalone)}
+
+        def edition(p: Passage) -> int:
+            return 0 if edition_years(p.chunk.text, words) & asked else 1
+
+        undated = sorted((p for p in by_text if p.chunk.published is None), key=edition)
+        merged = sorted([(i, 0, p) for i, p in enumerate(dated)] + [(i, 1, p) for i, p in enumerate(undated)],
+                        key=lambda item: item[:2])
+        return [replace(p, rank=i + 1) for i, (_, _, p) in enumerate(merged[:k])]
 
     def _chosen(self, q: Question, selection: Selection, premise: PremiseFinding | None, release) -> list[SourceSentence]:
         """What the answer quotes: the selection's choice, or what corrects a false premise, or the
@@ -340,10 +369,15 @@ def _say_what_is_quoted(q: Question, passages: Sequence[Passage], citations, tex
 
 def _say_period_unchecked(q: Question, citations, text: str, sentences):
     """A question naming a period, answered only from undated releases, is told that the period
-    could not be checked (they were searched because nothing rules them out)."""
+    could not be checked (they were searched because nothing rules them out), unless each release
+    quoted names it."""
     first, last = q.dates.date_from, q.dates.date_to
     if (first is None and last is None) or not citations or any(c.published for c in citations):
         return text, sentences
+    stated = lexical.period_tokens(q.dates.phrase)
+    if stated and all(any(stated <= lexical.period_tokens(c.quote) for c in citations if c.doc_id == doc)
+                      for doc in {c.doc_id for c in citations}):
+        return text, sentences  # each release quoted states the period itself ("won the 2022 Cup")
     if q.language == "en":
         period = period_text(q)
     else:  # the English month names would not fit the sentence: the dates themselves
