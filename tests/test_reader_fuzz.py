@@ -77,7 +77,7 @@ def hostile_inputs(folder: Path) -> dict[str, str]:
         "truncated.pdf": (valid_pdf[: len(valid_pdf) // 2], "any"),
         "encrypted.pdf": (_encrypted_pdf(), "error"),
         "flate-bomb.pdf": (_flate_bomb_pdf(), "any"),
-        "pdf-renamed.docx": (valid_pdf, "error"),
+        "pdf-renamed.docx": (valid_pdf, "any"),  # read by its content: a PDF
         "docx-renamed.pdf": (_docx_bytes({"word/document.xml": b"<w:document/>"}), "error"),
         "zip-bomb.docx": (_docx_bytes({"word/document.xml": b"<" * (300 << 20)}), "error"),
         "zip-in-zip.docx": (_docx_bytes({"inner.zip": _docx_bytes({"word/document.xml": b"x"})}), "error"),
@@ -88,7 +88,7 @@ def hostile_inputs(folder: Path) -> dict[str, str]:
                                                     for i in range(1, 9))
                                          + b']><d>&a8;</d>'}), "error"),
         "zip-bomb.xlsx": (_docx_bytes({"xl/workbook.xml": b"<" * (300 << 20)}), "error"),
-        "odt-renamed.xlsx": (make_odt([RELEASE]), "error"),
+        "odt-renamed.xlsx": (make_odt([RELEASE]), "any"),  # read by its content: an .odt
         "gzip-bomb.jsonl.gz": (gzip.compress(b'{"text": "aaaa aaaa"}\n' * (14 << 20), 9), "error"),
         "gzip-in-gzip.jsonl.gz": (gzip.compress(gzip.compress(json.dumps({"text": RELEASE}).encode())), "error"),
         "truncated.jsonl.gz": (gzip.compress(json.dumps({"text": RELEASE}).encode())[:-12], "error"),
@@ -113,6 +113,11 @@ def hostile_inputs(folder: Path) -> dict[str, str]:
                             + b']><l><r><text>&e9;</text></r></l>', "error"),
         "deep.xml": (b"<a>" * 100_000 + b"x" + b"</a>" * 100_000, "any"),
         "huge-cell.csv": (b'title,text\nA,"' + b"word " * 4_000_000 + b'"\n', "any"),
+        # no suffix, or a web server's: read by what the bytes are
+        "page-without-suffix": (b"\xef\xbb\xbf<!-- mirrored -->" + b"<div>" * 200_000, "any"),
+        "news.php?id=7": (gzip.compress(b'{"text": "aaaa aaaa"}\n' * (14 << 20), 9), "error"),  # a gzip bomb sniffed
+        "deep-sniffed": (b"[" * 100_000 + b"]" * 100_000, "any"),
+        "binary-without-suffix": (os.urandom(300_000), "error"),
     }
     for name, (data, _) in files.items():
         (folder / name).write_bytes(data)
@@ -315,6 +320,38 @@ def test_generated_inputs_never_escape_the_reader(suffix, tmp_path_factory):
 
     reads_or_refuses()
     _record(suffix, TRIED[suffix])
+
+
+@pytest.mark.parametrize("name", ["page", "news.php"])
+def test_names_that_do_not_say_read_every_format_by_content_and_never_escape(name, tmp_path_factory):
+    """A wget mirror's names: every seed reads under them (by what its bytes are); random bytes and
+    mutations of any seed are read or refused with an error naming the file."""
+    folder = tmp_path_factory.mktemp("fuzz-by-content")
+    path = folder / name
+    for suffix, seed in SEEDS.items():
+        path.write_bytes(seed)
+        result = read_file(path)
+        assert result.documents and not result.errors, (suffix, [str(e) for e in result.errors])
+
+    @hypothesis_settings(
+        max_examples=EXAMPLES, deadline=None, derandomize=os.environ.get("RAG_FUZZ_RANDOM") != "1",
+        suppress_health_check=list(HealthCheck), database=None,
+    )
+    @given(data=st.one_of(st.binary(max_size=4096), st.sampled_from(sorted(SEEDS.values())).flatmap(mutated)))
+    def reads_or_refuses(data: bytes):
+        TRIED[name] = TRIED.get(name, 0) + 1
+        path.write_bytes(data)
+        started = time.perf_counter()
+        result = read_file(path)  # must not raise
+        assert time.perf_counter() - started < MAX_SECONDS_RANDOM
+        assert result.documents or result.errors
+        for error in result.errors:
+            assert str(error).startswith(str(path)) and error.problem.strip()
+        for doc in result.documents:
+            assert doc.text.strip() and doc.doc_id and "\x00" not in doc.text
+
+    reads_or_refuses()
+    _record("by content: " + name, TRIED[name])
 
 
 def _record(name: str, count: int, max_seconds: float | None = None, max_peak_mb: float | None = None) -> None:

@@ -387,8 +387,12 @@ def test_binary_content_under_a_text_suffix_and_unsupported_or_missing_files(tmp
         path.write_bytes((FIXTURES / "binary.txt").read_bytes())
         assert "binary file" in only_error(path).problem
     odd = tmp_path / "slides.pptx"
-    odd.write_bytes(b"whatever")
-    assert only_error(odd).problem.startswith("unsupported file type '.pptx'; supported: ")
+    odd.write_bytes(_zip_of({"ppt/presentation.xml": b"<p:presentation/>"}))
+    assert only_error(odd).problem.startswith("unsupported file type '.pptx', and its content is not a format it reads; "
+                                              "supported: ")
+    style = tmp_path / "style.css"  # text, but named as what it is: not a release
+    style.write_text("body { color: #333; }\n", encoding="utf-8")
+    assert only_error(style).problem.startswith("unsupported file type '.css': its content is plain text")
     assert "cannot read file" in only_error(tmp_path / "missing.txt").problem
     folder = tmp_path / "folder.txt"
     folder.mkdir()
@@ -762,3 +766,112 @@ def test_a_spreadsheet_workbook_is_read_like_a_csv_export(tmp_path):
     assert "no sheet whose first row names a text column" in only_error(path).problem
     path.write_bytes(b"PK\x03\x04 not a workbook")
     assert "not a readable .xlsx file" in only_error(path).problem
+
+
+def _zip_of(parts: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+# --- web pages ----------------------------------------------------------------------------
+
+
+def page_html(title: str, *paragraphs: str, date_meta: str = "", site: str = "Norland MFA") -> bytes:
+    meta = f"<meta property='article:published_time' content='{date_meta}'>" if date_meta else ""
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f"<!DOCTYPE html><html lang='en'><head><title>{title} | {site}</title>{meta}</head><body>"
+            f"<nav><a href='/'>Home</a> <a href='/news'>News</a></nav><article><h1>{title}</h1>{body}</article>"
+            f"<footer>Copyright Norland</footer></body></html>").encode()
+
+
+SITE = "https://mfa.norland.example"
+TALKS = page_html("Norland and Ostravia hold talks in Velden",
+                  "Foreign Minister Lund received the Foreign Minister of Ostravia in Velden for talks on trade.",
+                  "The ministers agreed to open a joint customs post at Brunnhaven next spring.",
+                  date_meta="2025-03-21T10:00:00Z")
+STATEMENT = page_html("Statement on the Velden conference",
+                      "Norland welcomes the conclusions of the Velden conference on river shipping.")
+
+
+# --- content sniffing ---------------------------------------------------------------------
+
+
+def test_sniffing_tells_formats_by_their_bytes():
+    from rag.ingest.readers import sniff_suffix
+
+    release = "Norland and Ostravia agreed to reopen the Velden ferry line.\n"
+    cases = {
+        make_pdf([text_page("Velden")]): ".pdf",
+        _zip_of({"word/document.xml": b"<w:document/>"}): ".docx",
+        _zip_of({"xl/workbook.xml": b"<workbook/>"}): ".xlsx",
+        make_odt(["Velden"]): ".odt",
+        _zip_of({"ppt/presentation.xml": b"<p/>"}): None,
+        gzip.compress(b'{"title": "Velden", "text": "x"}\n{"title": "Lund", "text": "y"}\n'): ".jsonl.gz",
+        gzip.compress(b"<rss version='2.0'><channel></channel></rss>"): ".xml.gz",
+        gzip.compress(gzip.compress(b"x")): None,
+        b"\xef\xbb\xbf  <!-- saved by wget -->\n<!DOCTYPE html><html><body>x</body></html>": ".html",
+        b'<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN"><html>x</html>': ".html",
+        b"Warning: session_start() in /var/www/news.php\n<div><head></head><body>x</body>": ".html",
+        b'<?xml version="1.0"?><releases><release/></releases>': ".xml",
+        b"<feed xmlns='http://www.w3.org/2005/Atom'></feed>": ".xml",
+        b' [{"title": "Velden", "body_html": "<html><head></head><body>x</body></html>"}]': ".json",
+        b'{"title": "Velden"}\n{"title": "Lund"}\n': ".jsonl",
+        b"From: Press Service <press@mfa.example>\nSubject: Velden\nDate: Fri, 21 Mar 2025 10:00:00 +0000\n\nText": ".eml",
+        b"From press@mfa.example Fri Mar 21 10:00:00 2025\nFrom: Press <p@mfa.example>\nSubject: Velden\n\nText": ".mbox",
+        b"Title: Velden talks\nDate: 2025-03-21\n\n" + release.encode(): ".txt",
+        b"[Press release] " + release.encode(): ".txt",
+        "Встреча в Вельдене прошла успешно.\n".encode("cp1251"): ".txt",
+        b"\x89PNG\r\n\x1a\n" + bytes(100): None,
+        bytes(range(256)) * 8: None,
+    }
+    for data, expected in cases.items():
+        assert sniff_suffix(data) == expected, (data[:60], expected)
+
+
+def test_a_text_release_with_angle_brackets_stays_text_and_a_whole_page_saved_as_txt_is_html(tmp_path):
+    text = tmp_path / "tariffs.txt"
+    text.write_text("Tariff talks in Velden\n\nTariffs fell to <5% on grain; the <html> tag of the old portal is gone.\n"
+                    "Minister Lund: <head of delegation> remarks follow.\n", encoding="utf-8")
+    doc = only_document(text)
+    assert doc.title == "Tariff talks in Velden" and "<5%" in doc.text and "<html>" in doc.text
+    page = tmp_path / "talks.txt"
+    page.write_bytes(b"\n  " + TALKS)
+    doc = only_document(page)
+    assert doc.title == "Norland and Ostravia hold talks in Velden" and doc.published == date(2025, 3, 21)
+    assert "<" not in doc.text and "Home" not in doc.text
+
+
+def test_a_file_whose_suffix_names_another_binary_format_is_read_by_its_content(tmp_path):
+    pdf = tmp_path / "communique.html"  # a download saved under the page's name
+    pdf.write_bytes(make_pdf([text_page("Joint communique", "The ministers met in Velden.")]))
+    assert "ministers met in Velden" in only_document(pdf).text
+    odt = tmp_path / "statement.docx"
+    odt.write_bytes(make_odt(["Norland welcomes the Brunnhaven accord."], heading="Statement"))
+    assert only_document(odt).title == "Statement"
+    gzipped = tmp_path / "releases.jsonl"
+    gzipped.write_bytes(gzip.compress(b'{"title": "Velden talks", "text": "The ministers met in Velden."}\n'))
+    assert only_document(gzipped).title == "Velden talks"
+    html = tmp_path / "error-page.pdf"  # a server's HTML error page saved as .pdf is not read as a page
+    html.write_bytes(page_html("Not found", "This page does not exist."))
+    assert "not a readable PDF" in only_error(html).problem
+
+
+@pytest.mark.parametrize("name", ["news.php?id=7", "view.aspx", "release.shtml", "page.xhtml", "index.jsp",
+                                  "statement", "statement 21.03.2025"])
+def test_names_that_do_not_say_their_format_are_read_by_content(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(TALKS)
+    doc = only_document(path)
+    assert doc.title == "Norland and Ostravia hold talks in Velden" and doc.published == date(2025, 3, 21)
+    path.write_bytes(b"Velden talks\n\nForeign Minister Lund met the Ostravian delegation in Velden today.\n")
+    assert only_document(path).title == "Velden talks"
+    path.write_bytes(b'[{"title": "Velden talks", "text": "Lund met the delegation."}, {"text": "A second release."}]')
+    assert len(read_file(path).documents) == 2
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(300))
+    assert only_error(path).problem.startswith("its content is not a format it reads")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.ingest.markup import html_to_text, markdown_to_text, split_front_matter
+from rag.ingest.sniff import container_suffix, sniff_suffix, starts_like_html_page
 from rag.ingest.records import DEFAULT_FIELD_ALIASES, FieldMap, RecordBuilder, RecordProblem, record_list
 from rag.ingest.text import (
     BadInput,
@@ -55,9 +56,15 @@ SUPPORTED_SUFFIXES: frozenset[str] = (
 # it is decoded (a 500 MB log renamed .txt would take minutes and gigabytes to normalise).
 TEXT_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".markdown", ".html", ".htm"})
 
+# A web server's names for its pages (what a wget mirror of a ministry's site holds): the name says
+# how the page was made, not what it is, so the content tells (rag.ingest.sniff). Names without a
+# suffix ("statement", "statement 21.03.2025") are read by content too.
+WEB_PAGE_SUFFIXES: frozenset[str] = frozenset({".php", ".asp", ".aspx", ".jsp", ".shtml", ".xhtml", ".cfm",
+                                               ".phtml", ".do"})
+
 __all__ = [
-    "ARCHIVE_SUFFIXES", "DEFAULT_FIELD_ALIASES", "SUPPORTED_SUFFIXES", "FieldMap", "ReadError", "ReadLimits",
-    "ReadResult", "file_suffix", "read_data", "read_file",
+    "ARCHIVE_SUFFIXES", "DEFAULT_FIELD_ALIASES", "SUPPORTED_SUFFIXES", "WEB_PAGE_SUFFIXES", "FieldMap", "ReadError",
+    "ReadLimits", "ReadResult", "file_suffix", "read_by_content", "read_data", "read_file", "sniff_suffix",
 ]
 
 
@@ -119,21 +126,33 @@ def _dated(result: ReadResult) -> ReadResult:
     return ReadResult(documents, result.errors)
 
 
+# A suffix names a format: a dot, then letters and digits, at least one a letter. "statement
+# 21.03.2025" has none (a date), nor has "Press release no. 5".
+_REAL_SUFFIX = re.compile(r"\.(?=[0-9]*[a-z])[a-z0-9]{1,10}")
+
+
 def file_suffix(path: Path) -> str:
-    """The format-deciding suffix, lower case; two parts for compressed archives (".csv.gz")."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if len(suffixes) >= 2 and suffixes[-1] == ".gz":
+    """The format-deciding suffix, lower case; two parts for compressed archives (".csv.gz"); ""
+    when the name has none. A wget mirror's query ("news.php?id=7") is not part of it."""
+    name = Path(path).name.partition("?")[0]
+    suffixes = [s.lower() for s in Path(name).suffixes] if name else []
+    if not suffixes or not _REAL_SUFFIX.fullmatch(suffixes[-1]):
+        return ""
+    if len(suffixes) >= 2 and suffixes[-1] == ".gz" and _REAL_SUFFIX.fullmatch(suffixes[-2]):
         return "".join(suffixes[-2:])
-    return suffixes[-1] if suffixes else ""
+    return suffixes[-1]
+
+
+def read_by_content(path: Path) -> bool:
+    """A name that does not say its format (a web server's page name, or no suffix): its content does."""
+    suffix = file_suffix(path)
+    return suffix in WEB_PAGE_SUFFIXES or not suffix
 
 
 def read_file(path: Path | str, field_map: FieldMap | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> ReadResult:
     """Read one file into Documents; problems come back as ReadErrors, never as exceptions."""
     path = Path(path)
     suffix = file_suffix(path)
-    if suffix not in SUPPORTED_SUFFIXES:
-        supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        return _failed(path, f"unsupported file type {suffix or '(no suffix)'!r}; supported: {supported}")
     try:
         if path.is_dir():
             return _failed(path, "is a directory, not a file")
@@ -144,7 +163,53 @@ def read_file(path: Path | str, field_map: FieldMap | None = None, limits: ReadL
         data = path.read_bytes()
     except OSError as exc:
         return _failed(path, f"cannot read file: {exc.strerror or exc}")
+    named, (suffix, problem) = suffix, _format_of(path, suffix, data)
+    if problem:
+        return _failed(path, problem)
+    if suffix in TEXT_SUFFIXES and named not in TEXT_SUFFIXES and size > limits.max_text_file_bytes:
+        cap = limits.max_text_file_bytes
+        return _failed(path, f"{_mb(size)}, over the {_mb(cap)} a {suffix} file may have; split it")
     return read_data(path, data, suffix, field_map, limits)
+
+
+def _format_of(path: Path, suffix: str, data: bytes) -> tuple[str, str]:
+    """(the suffix of the reader for ``data``, "") or ("", why none reads it). The name decides, except
+    where the content plainly is something else: a PDF, an Office file or a gzip under another
+    format's name, a whole web page saved as .txt. A name that does not say (a web
+    server's page name, no suffix) is read as what its content is; an unknown suffix too, unless
+    its content is only plain text (a stylesheet, a script: not releases; a .txt is read)."""
+    if suffix in SUPPORTED_SUFFIXES:
+        found = container_suffix(data)
+        if found and _container(found) != _container(suffix):
+            return found, ""
+        if suffix == ".txt" and starts_like_html_page(data):
+            return ".html", ""
+        return suffix, ""
+    found = sniff_suffix(data)
+    if found and found not in SUPPORTED_SUFFIXES and not _gzipped_reader(found):
+        found = None
+    if read_by_content(path):
+        if found is None:
+            return "", "its content is not a format it reads (not text, markup, JSON, mail, PDF or Office)"
+        return found, ""
+    supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    if found is None:
+        return "", f"unsupported file type {suffix!r}, and its content is not a format it reads; supported: {supported}"
+    if found == ".txt":
+        return "", (f"unsupported file type {suffix!r}: its content is plain text, but the name does not say it is "
+                    f"a release (rename it .txt to read it); supported: {supported}")
+    return found, ""
+
+
+def _container(suffix: str) -> str:
+    """What a format's bytes start with: a gzip for any gzipped one (the name then tells what is
+    inside), the format itself for the rest."""
+    return ".gz" if suffix.endswith(".gz") else suffix
+
+
+def _gzipped_reader(suffix: str) -> bool:
+    """A gzip of any format a reader takes (".html.gz", found by content): unpacked, then read."""
+    return suffix.endswith(".gz") and suffix.removesuffix(".gz") in _READERS
 
 
 def read_data(
@@ -152,7 +217,7 @@ def read_data(
 ) -> ReadResult:
     """Read bytes in the format ``suffix`` names (one of SUPPORTED_SUFFIXES), as if from ``path``:
     what read_file does once it has the bytes (the web ingest has them from a response)."""
-    if suffix not in SUPPORTED_SUFFIXES:
+    if suffix not in SUPPORTED_SUFFIXES and not _gzipped_reader(suffix):
         return _failed(path, f"unsupported file type {suffix or '(no suffix)'!r}")
     if not data.strip():
         return _failed(path, "empty file")
