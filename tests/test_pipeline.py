@@ -316,3 +316,16 @@ def test_a_wget_mirror_of_a_ministry_site_is_ingested_by_what_its_files_hold(ser
     assert "Home | News" not in " ".join(stored_texts(service.store))
     named = service.ingest([site / "static" / "style.css"])  # named explicitly: tried, and refused with why
     assert [f.status for f in named.files] == ["failed"] and "plain text" in named.files[0].errors[0]
+
+
+def test_a_web_archive_in_a_folder_is_ingested_page_by_page(service, tmp_path):
+    from tests.test_readers import SITE, site_warc
+
+    folder = tmp_path / "crawls"
+    folder.mkdir()
+    (folder / "2026-01-10-norland.warc.gz").write_bytes(site_warc(gzipped=True))
+    report = service.ingest([folder])
+    assert report.ok and [f.documents for f in report.files] == [3]
+    urls = {d.url for d in service.store.documents()}
+    assert urls == {f"{SITE}/en/news/velden-talks", f"{SITE}/2024/11/05/grain-accord", f"{SITE}/en/press/statement"}
+    assert service.ingest([folder]).chunks_written == 0  # unchanged the second time

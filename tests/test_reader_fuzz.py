@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from rag.ingest.readers import SUPPORTED_SUFFIXES, read_file
-from tests.test_readers import make_odt, make_pdf, make_xlsx, text_page
+from tests.test_readers import make_odt, make_pdf, make_warc, make_xlsx, page_html, text_page
 
 REPO = Path(__file__).resolve().parent.parent
 REPORT = REPO / "tests" / "artifacts" / "reader-fuzz.json"
@@ -68,6 +68,46 @@ def _flate_bomb_pdf() -> bytes:
     packed = zlib.compress(b"\0" * (400 << 20), 9)
     pdf = make_pdf([b"PLACEHOLDER"])
     return pdf.replace(b"<< /Length 11 >>\nstream\nPLACEHOLDER", b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed)
+
+
+def _warc_record(headers: bytes, block: bytes) -> bytes:
+    return b"WARC/1.0\r\n" + headers + b"\r\n" + block + b"\r\n\r\n"
+
+
+def _http_page(body: bytes, *headers: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
+
+
+def _warc_response(uri: bytes, block: bytes, length: int | None = None) -> bytes:
+    return _warc_record(b"WARC-Type: response\r\nWARC-Target-URI: %s\r\nContent-Type: application/http; msgtype=response"
+                        b"\r\nContent-Length: %d\r\n" % (uri, len(block) if length is None else length), block)
+
+
+def _warc_bombs() -> dict[str, tuple[bytes, str]]:
+    """Web archives that are cut short, lie about their lengths, or unpack without end."""
+    good = _warc_response(b"https://mfa.example/talks", _http_page(f"<p>{RELEASE}</p>".encode()))
+    whole = make_warc([("response", "https://mfa.example/talks", page_html("Talks", RELEASE), "text/html")] * 3)
+    zeros = gzip.compress(b"\0" * (300 << 20), 9)
+    chunk = b"%x\r\n" % len(zeros) + zeros + b"\r\n0\r\n\r\n"
+    return {
+        "truncated.warc.gz": (whole[: len(whole) * 2 // 3], "any"),
+        "truncated-plain.warc": (good + good[:-400], "any"),
+        "huge-length.warc": (_warc_response(b"https://mfa.example/a", _http_page(b"<p>x</p>"), 10**15) + good, "any"),
+        "negative-length.warc": (_warc_response(b"https://mfa.example/a", _http_page(b"<p>x</p>"), -5) + good, "any"),
+        # every record of a 300 MB archive zeros: its gzip is 300 KB
+        "gzip-bomb.warc.gz": (gzip.compress(good + b"\0" * (300 << 20), 9), "any"),
+        "bomb-in-one-record.warc.gz": (gzip.compress(_warc_response(b"https://mfa.example/z", _http_page(b"\0" * (300 << 20))), 9),
+                                       "error"),
+        "content-encoding-bomb.warc": (_warc_response(b"https://mfa.example/z", _http_page(zeros, b"Content-Encoding: gzip")),
+                                       "error"),
+        "chunked-gzip-bomb.warc": (_warc_response(b"https://mfa.example/z", _http_page(
+            chunk, b"Transfer-Encoding: chunked", b"Content-Encoding: gzip")), "error"),
+        "long-header-line.warc.gz": (gzip.compress(b"WARC/1.0\r\nWARC-Type: response\r\nX: " + b"a" * (200 << 20)), "error"),
+        "empty-records.warc.gz": (gzip.compress(_warc_record(b"WARC-Type: resource\r\nContent-Length: 0\r\n", b"")
+                                                * 1_000_000, 9), "error"),
+        "warc-in-gzip-in-gzip.warc.gz": (gzip.compress(whole), "error"),
+        "not-a-warc.warc": (b"WARC/1.0 but then nothing that parses\r\n\x00\x01" * 1000, "error"),
+    }
 
 
 def hostile_inputs(folder: Path) -> dict[str, str]:
@@ -118,6 +158,7 @@ def hostile_inputs(folder: Path) -> dict[str, str]:
         "news.php?id=7": (gzip.compress(b'{"text": "aaaa aaaa"}\n' * (14 << 20), 9), "error"),  # a gzip bomb sniffed
         "deep-sniffed": (b"[" * 100_000 + b"]" * 100_000, "any"),
         "binary-without-suffix": (os.urandom(300_000), "error"),
+        **_warc_bombs(),
     }
     for name, (data, _) in files.items():
         (folder / name).write_bytes(data)
@@ -218,6 +259,13 @@ SEEDS[".eml"] = ("From: Press Service <press@mfa.example>\nSubject: Consultation
                  "Content-Type: text/plain; charset=utf-8\n\n" + RELEASE).encode()
 SEEDS[".mbox"] = b"From press@mfa.example Fri Mar 21 10:00:00 2025\n" + SEEDS[".eml"] + b"\n\n" + \
     b"From press@mfa.example Sat Mar 22 10:00:00 2025\n" + SEEDS[".eml"].replace(b"Consultations", b"Talks")
+_WARC_PAGES = [("request", "https://mfa.example/talks"),
+               ("response", "https://mfa.example/talks", page_html("Consultations", RELEASE, date_meta="2025-03-21"),
+                "text/html; charset=utf-8"),
+               ("response", "https://mfa.example/logo.png", b"\x89PNG\r\n\x1a\n", "image/png"),
+               ("revisit", "https://mfa.example/talks")]
+SEEDS[".warc"] = make_warc(_WARC_PAGES, gzipped=False)
+SEEDS[".warc.gz"] = make_warc(_WARC_PAGES)  # a gzip member per record, as crawlers write them
 for _suffix in SUPPORTED_SUFFIXES:  # every gzipped archive: the gzip of its format's seed
     if _suffix.endswith(".gz") and _suffix not in SEEDS:
         SEEDS[_suffix] = gzip.compress(SEEDS[_suffix.removesuffix(".gz")])

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rag.ingest.markup import html_to_text, markdown_to_text, split_front_matter
 from rag.ingest.sniff import container_suffix, sniff_suffix, starts_like_html_page
@@ -36,6 +37,7 @@ from rag.ingest.text import (
     url_date,
     normalise_text,
     parse_date,
+    publisher_for_url,
     short_hash,
     split_txt_header,
     title_from_filename,
@@ -46,8 +48,10 @@ from rag.types import Document
 # Many releases per file (the rest hold one release each); exports come gzipped as often as not.
 # A press service's mailing list kept as a mailbox (.mbox) is one too; one mail saved is an .eml.
 _ARCHIVES = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml", ".rss", ".atom", ".mbox"})
-# A spreadsheet workbook holds many releases too (one per row); it is a zip already.
-ARCHIVE_SUFFIXES: frozenset[str] = _ARCHIVES | {suffix + ".gz" for suffix in _ARCHIVES} | {".xlsx"}
+# A spreadsheet workbook holds many releases too (one per row); it is a zip already. A web archive
+# (WARC) holds a site's pages as a crawler kept them, plain or gzipped record by record.
+WARC_SUFFIXES = frozenset({".warc", ".warc.gz"})
+ARCHIVE_SUFFIXES: frozenset[str] = _ARCHIVES | {suffix + ".gz" for suffix in _ARCHIVES} | {".xlsx"} | WARC_SUFFIXES
 SUPPORTED_SUFFIXES: frozenset[str] = (
     frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".odt", ".eml"}) | ARCHIVE_SUFFIXES
 )
@@ -174,8 +178,8 @@ def read_file(path: Path | str, field_map: FieldMap | None = None, limits: ReadL
 
 def _format_of(path: Path, suffix: str, data: bytes) -> tuple[str, str]:
     """(the suffix of the reader for ``data``, "") or ("", why none reads it). The name decides, except
-    where the content plainly is something else: a PDF, an Office file or a gzip under another
-    format's name, a whole web page saved as .txt. A name that does not say (a web
+    where the content plainly is something else: a PDF, an Office file, a gzip or a WARC under
+    another format's name, a whole web page saved as .txt. A name that does not say (a web
     server's page name, no suffix) is read as what its content is; an unknown suffix too, unless
     its content is only plain text (a stylesheet, a script: not releases; a .txt is read)."""
     if suffix in SUPPORTED_SUFFIXES:
@@ -190,7 +194,7 @@ def _format_of(path: Path, suffix: str, data: bytes) -> tuple[str, str]:
         found = None
     if read_by_content(path):
         if found is None:
-            return "", "its content is not a format it reads (not text, markup, JSON, mail, PDF or Office)"
+            return "", "its content is not a format it reads (not text, markup, JSON, mail, PDF, Office or WARC)"
         return found, ""
     supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
     if found is None:
@@ -222,6 +226,8 @@ def read_data(
     if not data.strip():
         return _failed(path, "empty file")
     try:
+        if suffix in WARC_SUFFIXES:  # plain or gzipped alike, record by record, under the limits
+            return _dated(read_warc(path, data, field_map, limits))._capped(path, limits)
         if suffix.endswith(".gz"):  # unpacked here, under the limit, then read as what it holds
             data, suffix = _gunzip(data, limits.max_unpacked_bytes), suffix.removesuffix(".gz")
         elif suffix in (".docx", ".odt", ".xlsx"):
@@ -291,6 +297,47 @@ def read_html(path: Path, data: bytes, field_map: FieldMap | None = None) -> Rea
         url=page.url,
         language=page.language,
     )
+
+
+def read_warc(path: Path, data: bytes, field_map: FieldMap | None = None,
+              limits: ReadLimits = DEFAULT_LIMITS) -> ReadResult:
+    """A web archive (WARC, plain or gzipped): each page a crawler kept (a 200 response holding
+    HTML, or a PDF), read as the same page saved as a file would be, its link the captured URL; a
+    URL captured twice gives its last capture. The crawl date is not a publication date: a page
+    without one of its own takes the one its link's path states, else none."""
+    from rag.ingest.warc import read_captures
+
+    found = read_captures(data, limits.max_unpacked_bytes,
+                          {".html": limits.max_text_file_bytes, ".pdf": limits.max_unpacked_bytes})
+    result = ReadResult([], [ReadError(str(path), problem) for problem in found.problems])
+    for capture in found.pages:
+        try:
+            result.documents.append(_captured(path, capture))
+        except BadInput as exc:
+            result.errors.append(ReadError(str(path), f"{capture.uri}: {exc}"))
+        except RecursionError:
+            result.errors.append(ReadError(str(path), f"{capture.uri}: nested too deeply to parse"))
+        except Exception as exc:  # a parser choking on one page must not lose the others
+            result.errors.append(ReadError(str(path), f"{capture.uri}: could not be read ({type(exc).__name__}: {exc})"))
+    return result
+
+
+def _captured(path: Path, capture) -> Document:
+    """One captured page as a Document: read by the page's own reader as if saved under its link's
+    path (so a date-named file in the link dates it, as a saved file's name does; the archive's
+    name, often the crawl's date, does not), then given the link, the archive's path and an id."""
+    body = capture.body
+    if capture.suffix == ".html" and capture.charset:
+        try:  # the charset the server declared; read_html detects one when none fits
+            body = body.decode(capture.charset).encode("utf-8")
+        except (LookupError, UnicodeDecodeError):
+            pass
+    link_path = Path(urlsplit(capture.uri).path or "/")
+    [doc] = _READERS[capture.suffix](link_path, body, None).documents
+    host = urlsplit(capture.uri).hostname or ""
+    metadata = {**doc.metadata, **({"crawled": capture.crawled} if capture.crawled else {})}
+    return replace(doc, doc_id="rec:" + short_hash(capture.uri), url=capture.uri, path=str(path),
+                   source=publisher_for_url(capture.uri) or doc.source or host, metadata=metadata)
 
 
 # --- binary formats -----------------------------------------------------------------------
@@ -806,4 +853,5 @@ _READERS: dict[str, Callable[[Path, bytes, FieldMap | None], ReadResult]] = {
     ".odt": read_odt,
     ".eml": read_eml,
     ".mbox": read_mbox,
+    ".warc": read_warc,  # read_data calls it with the limits (.warc.gz too: it unpacks record by record)
 }
