@@ -393,6 +393,13 @@ def test_binary_content_under_a_text_suffix_and_unsupported_or_missing_files(tmp
     style = tmp_path / "style.css"  # text, but named as what it is: not a release
     style.write_text("body { color: #333; }\n", encoding="utf-8")
     assert only_error(style).problem.startswith("unsupported file type '.css': its content is plain text")
+    script = tmp_path / "make_pages.py"  # writes pages: markup inside, but not a page
+    script.write_text('PAGE = "<html><head><title>{title}</title></head><body>{body}</body></html>"\n')
+    assert only_error(script).problem.startswith("unsupported file type '.py': its content is plain text")
+    saved = tmp_path / "talks.htmlx"  # an unknown suffix whose content opens as a web page: read as one
+    saved.write_text("<!DOCTYPE html><html><head><title>Velden talks</title></head><body><p>Lund met Saar in Velden."
+                     "</p></body></html>")
+    assert only_document(saved).title == "Velden talks"
     assert "cannot read file" in only_error(tmp_path / "missing.txt").problem
     folder = tmp_path / "folder.txt"
     folder.mkdir()

@@ -181,7 +181,8 @@ def _format_of(path: Path, suffix: str, data: bytes) -> tuple[str, str]:
     where the content plainly is something else: a PDF, an Office file, a gzip or a WARC under
     another format's name, a whole web page saved as .txt. A name that does not say (a web
     server's page name, no suffix) is read as what its content is; an unknown suffix too, unless
-    its content is only plain text (a stylesheet, a script: not releases; a .txt is read)."""
+    its content is only text, or markup that does not open like a page (a stylesheet, a script:
+    not releases; a .txt is read)."""
     if suffix in SUPPORTED_SUFFIXES:
         found = container_suffix(data)
         if found and _container(found) != _container(suffix):
@@ -199,7 +200,7 @@ def _format_of(path: Path, suffix: str, data: bytes) -> tuple[str, str]:
     supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
     if found is None:
         return "", f"unsupported file type {suffix!r}, and its content is not a format it reads; supported: {supported}"
-    if found == ".txt":
+    if found == ".txt" or (found == ".html" and not starts_like_html_page(data)):  # a script that writes markup
         return "", (f"unsupported file type {suffix!r}: its content is plain text, but the name does not say it is "
                     f"a release (rename it .txt to read it); supported: {supported}")
     return found, ""
