@@ -26,14 +26,14 @@ from rag.ingest.readers import SUPPORTED_SUFFIXES, WEB_PAGE_SUFFIXES, file_suffi
 # server's page names (news.php, view.aspx) and names without a suffix are read by their content.
 DOCUMENT_SUFFIXES = SUPPORTED_SUFFIXES
 UPLOAD_SUFFIXES = DOCUMENT_SUFFIXES | WEB_PAGE_SUFFIXES | {".zip"}
+MAX_ZIP_MEMBERS = 5000
+_COPY_CHUNK = 1 << 20
 
 
 def is_release_name(path: Path | PurePosixPath) -> bool:
     """A name the readers take: a format's suffix, a web server's page name or no suffix (a wget
     mirror's "news.php?id=7", "statement"); not a stylesheet, script, image or font."""
     return file_suffix(Path(path.name)) in DOCUMENT_SUFFIXES or read_by_content(Path(path.name))
-MAX_ZIP_MEMBERS = 5000
-_COPY_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
