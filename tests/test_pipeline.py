@@ -270,3 +270,62 @@ def test_the_demo_corpus_carries_the_vectors_of_its_passages_as_chunked_today(se
     assert missing == []
     fresh = embedder.encode(texts[:16])
     assert float(np.min(np.sum(vectors[:16] * fresh, axis=1))) > 0.995  # made in fp32; bf16 ones agree to ~1e-3
+
+
+def test_a_wget_mirror_of_a_ministry_site_is_ingested_by_what_its_files_hold(service, tmp_path):
+    """`wget --mirror` names: a page with a query, a .shtml, a name without a suffix or with a date
+    for one; stylesheets, scripts, images and git's objects are not releases."""
+    from rag.ingest.pipeline import expand_paths
+
+    site = tmp_path / "mirror" / "mfa.norland.example"
+    (site / "news").mkdir(parents=True)
+    (site / "static").mkdir()
+
+    def page(title: str, text: str) -> str:
+        return (f"<!DOCTYPE html><html lang='en'><head><title>{title} | Norland MFA</title></head><body>"
+                f"<nav>Home | News | Contacts</nav><article><h1>{title}</h1><p>{text}</p></article></body></html>")
+
+    (site / "news.php?id=7").write_text(page(
+        "Norland and Ostravia open a ferry line", "The ferry line between Velden and Brunnhaven opens in May."))
+    (site / "news" / "release.shtml").write_text(page(
+        "Minister Lund visits Brunnhaven", "Foreign Minister Lund discussed river shipping in Brunnhaven."))
+    (site / "news" / "grain-accord").write_text(page(  # no suffix at all
+        "Grain accord with Ostravia", "Norland and Ostravia signed a grain accord setting export quotas."))
+    (site / "news" / "statement 21.03.2025").write_text(
+        "Statement on the Velden conference\n\n21.03.2025\n\nNorland welcomes the conclusions of the Velden conference.\n")
+    (site / "static" / "style.css").write_text("body { color: #333; }\n")
+    (site / "static" / "app.js").write_text("document.title = 'Norland';\n")
+    (site / "static" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    (site / "static" / "app.js.map").write_text('{"version": 3}')
+    git = tmp_path / "mirror" / ".git" / "objects" / "ab"
+    git.mkdir(parents=True)
+    (git / "cdef0123").write_bytes(b"x\x01" + bytes(40))
+
+    files, problems = expand_paths([tmp_path / "mirror"])
+    assert sorted(p.name for p in files) == ["grain-accord", "news.php?id=7", "release.shtml", "statement 21.03.2025"]
+    assert not problems
+    report = service.ingest([tmp_path / "mirror"])
+    assert report.ok, [f.errors for f in report.failed]
+    assert {Path(f.path).name: f.status for f in report.files} == {name: "ingested" for name in
+                                                                    ("grain-accord", "news.php?id=7", "release.shtml",
+                                                                     "statement 21.03.2025")}
+    docs = {d.title: d for d in service.store.documents()}
+    assert set(docs) == {"Norland and Ostravia open a ferry line", "Minister Lund visits Brunnhaven",
+                         "Grain accord with Ostravia", "Statement on the Velden conference"}
+    assert docs["Statement on the Velden conference"].published.isoformat() == "2025-03-21"
+    assert "Home | News" not in " ".join(stored_texts(service.store))
+    named = service.ingest([site / "static" / "style.css"])  # named explicitly: tried, and refused with why
+    assert [f.status for f in named.files] == ["failed"] and "plain text" in named.files[0].errors[0]
+
+
+def test_a_web_archive_in_a_folder_is_ingested_page_by_page(service, tmp_path):
+    from tests.test_readers import SITE, site_warc
+
+    folder = tmp_path / "crawls"
+    folder.mkdir()
+    (folder / "2026-01-10-norland.warc.gz").write_bytes(site_warc(gzipped=True))
+    report = service.ingest([folder])
+    assert report.ok and [f.documents for f in report.files] == [3]
+    urls = {d.url for d in service.store.documents()}
+    assert urls == {f"{SITE}/en/news/velden-talks", f"{SITE}/2024/11/05/grain-accord", f"{SITE}/en/press/statement"}
+    assert service.ingest([folder]).chunks_written == 0  # unchanged the second time

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from rag.ingest.readers import SUPPORTED_SUFFIXES, read_file
-from tests.test_readers import make_odt, make_pdf, make_xlsx, text_page
+from tests.test_readers import make_odt, make_pdf, make_warc, make_xlsx, page_html, text_page
 
 REPO = Path(__file__).resolve().parent.parent
 REPORT = REPO / "tests" / "artifacts" / "reader-fuzz.json"
@@ -70,6 +70,46 @@ def _flate_bomb_pdf() -> bytes:
     return pdf.replace(b"<< /Length 11 >>\nstream\nPLACEHOLDER", b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed)
 
 
+def _warc_record(headers: bytes, block: bytes) -> bytes:
+    return b"WARC/1.0\r\n" + headers + b"\r\n" + block + b"\r\n\r\n"
+
+
+def _http_page(body: bytes, *headers: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
+
+
+def _warc_response(uri: bytes, block: bytes, length: int | None = None) -> bytes:
+    return _warc_record(b"WARC-Type: response\r\nWARC-Target-URI: %s\r\nContent-Type: application/http; msgtype=response"
+                        b"\r\nContent-Length: %d\r\n" % (uri, len(block) if length is None else length), block)
+
+
+def _warc_bombs() -> dict[str, tuple[bytes, str]]:
+    """Web archives that are cut short, lie about their lengths, or unpack without end."""
+    good = _warc_response(b"https://mfa.example/talks", _http_page(f"<p>{RELEASE}</p>".encode()))
+    whole = make_warc([("response", "https://mfa.example/talks", page_html("Talks", RELEASE), "text/html")] * 3)
+    zeros = gzip.compress(b"\0" * (300 << 20), 9)
+    chunk = b"%x\r\n" % len(zeros) + zeros + b"\r\n0\r\n\r\n"
+    return {
+        "truncated.warc.gz": (whole[: len(whole) * 2 // 3], "any"),
+        "truncated-plain.warc": (good + good[:-400], "any"),
+        "huge-length.warc": (_warc_response(b"https://mfa.example/a", _http_page(b"<p>x</p>"), 10**15) + good, "any"),
+        "negative-length.warc": (_warc_response(b"https://mfa.example/a", _http_page(b"<p>x</p>"), -5) + good, "any"),
+        # every record of a 300 MB archive zeros: its gzip is 300 KB
+        "gzip-bomb.warc.gz": (gzip.compress(good + b"\0" * (300 << 20), 9), "any"),
+        "bomb-in-one-record.warc.gz": (gzip.compress(_warc_response(b"https://mfa.example/z", _http_page(b"\0" * (300 << 20))), 9),
+                                       "error"),
+        "content-encoding-bomb.warc": (_warc_response(b"https://mfa.example/z", _http_page(zeros, b"Content-Encoding: gzip")),
+                                       "error"),
+        "chunked-gzip-bomb.warc": (_warc_response(b"https://mfa.example/z", _http_page(
+            chunk, b"Transfer-Encoding: chunked", b"Content-Encoding: gzip")), "error"),
+        "long-header-line.warc.gz": (gzip.compress(b"WARC/1.0\r\nWARC-Type: response\r\nX: " + b"a" * (200 << 20)), "error"),
+        "empty-records.warc.gz": (gzip.compress(_warc_record(b"WARC-Type: resource\r\nContent-Length: 0\r\n", b"")
+                                                * 1_000_000, 9), "error"),
+        "warc-in-gzip-in-gzip.warc.gz": (gzip.compress(whole), "error"),
+        "not-a-warc.warc": (b"WARC/1.0 but then nothing that parses\r\n\x00\x01" * 1000, "error"),
+    }
+
+
 def hostile_inputs(folder: Path) -> dict[str, str]:
     """Write the crafted inputs; name -> what must come of it ("error", or "any": read or error)."""
     valid_pdf = make_pdf([text_page("Joint statement", "The ministers met in Astana.")])
@@ -77,7 +117,7 @@ def hostile_inputs(folder: Path) -> dict[str, str]:
         "truncated.pdf": (valid_pdf[: len(valid_pdf) // 2], "any"),
         "encrypted.pdf": (_encrypted_pdf(), "error"),
         "flate-bomb.pdf": (_flate_bomb_pdf(), "any"),
-        "pdf-renamed.docx": (valid_pdf, "error"),
+        "pdf-renamed.docx": (valid_pdf, "any"),  # read by its content: a PDF
         "docx-renamed.pdf": (_docx_bytes({"word/document.xml": b"<w:document/>"}), "error"),
         "zip-bomb.docx": (_docx_bytes({"word/document.xml": b"<" * (300 << 20)}), "error"),
         "zip-in-zip.docx": (_docx_bytes({"inner.zip": _docx_bytes({"word/document.xml": b"x"})}), "error"),
@@ -88,7 +128,7 @@ def hostile_inputs(folder: Path) -> dict[str, str]:
                                                     for i in range(1, 9))
                                          + b']><d>&a8;</d>'}), "error"),
         "zip-bomb.xlsx": (_docx_bytes({"xl/workbook.xml": b"<" * (300 << 20)}), "error"),
-        "odt-renamed.xlsx": (make_odt([RELEASE]), "error"),
+        "odt-renamed.xlsx": (make_odt([RELEASE]), "any"),  # read by its content: an .odt
         "gzip-bomb.jsonl.gz": (gzip.compress(b'{"text": "aaaa aaaa"}\n' * (14 << 20), 9), "error"),
         "gzip-in-gzip.jsonl.gz": (gzip.compress(gzip.compress(json.dumps({"text": RELEASE}).encode())), "error"),
         "truncated.jsonl.gz": (gzip.compress(json.dumps({"text": RELEASE}).encode())[:-12], "error"),
@@ -113,6 +153,12 @@ def hostile_inputs(folder: Path) -> dict[str, str]:
                             + b']><l><r><text>&e9;</text></r></l>', "error"),
         "deep.xml": (b"<a>" * 100_000 + b"x" + b"</a>" * 100_000, "any"),
         "huge-cell.csv": (b'title,text\nA,"' + b"word " * 4_000_000 + b'"\n', "any"),
+        # no suffix, or a web server's: read by what the bytes are
+        "page-without-suffix": (b"\xef\xbb\xbf<!-- mirrored -->" + b"<div>" * 200_000, "any"),
+        "news.php?id=7": (gzip.compress(b'{"text": "aaaa aaaa"}\n' * (14 << 20), 9), "error"),  # a gzip bomb sniffed
+        "deep-sniffed": (b"[" * 100_000 + b"]" * 100_000, "any"),
+        "binary-without-suffix": (os.urandom(300_000), "error"),
+        **_warc_bombs(),
     }
     for name, (data, _) in files.items():
         (folder / name).write_bytes(data)
@@ -213,6 +259,13 @@ SEEDS[".eml"] = ("From: Press Service <press@mfa.example>\nSubject: Consultation
                  "Content-Type: text/plain; charset=utf-8\n\n" + RELEASE).encode()
 SEEDS[".mbox"] = b"From press@mfa.example Fri Mar 21 10:00:00 2025\n" + SEEDS[".eml"] + b"\n\n" + \
     b"From press@mfa.example Sat Mar 22 10:00:00 2025\n" + SEEDS[".eml"].replace(b"Consultations", b"Talks")
+_WARC_PAGES = [("request", "https://mfa.example/talks"),
+               ("response", "https://mfa.example/talks", page_html("Consultations", RELEASE, date_meta="2025-03-21"),
+                "text/html; charset=utf-8"),
+               ("response", "https://mfa.example/logo.png", b"\x89PNG\r\n\x1a\n", "image/png"),
+               ("revisit", "https://mfa.example/talks")]
+SEEDS[".warc"] = make_warc(_WARC_PAGES, gzipped=False)
+SEEDS[".warc.gz"] = make_warc(_WARC_PAGES)  # a gzip member per record, as crawlers write them
 for _suffix in SUPPORTED_SUFFIXES:  # every gzipped archive: the gzip of its format's seed
     if _suffix.endswith(".gz") and _suffix not in SEEDS:
         SEEDS[_suffix] = gzip.compress(SEEDS[_suffix.removesuffix(".gz")])
@@ -315,6 +368,38 @@ def test_generated_inputs_never_escape_the_reader(suffix, tmp_path_factory):
 
     reads_or_refuses()
     _record(suffix, TRIED[suffix])
+
+
+@pytest.mark.parametrize("name", ["page", "news.php"])
+def test_names_that_do_not_say_read_every_format_by_content_and_never_escape(name, tmp_path_factory):
+    """A wget mirror's names: every seed reads under them (by what its bytes are); random bytes and
+    mutations of any seed are read or refused with an error naming the file."""
+    folder = tmp_path_factory.mktemp("fuzz-by-content")
+    path = folder / name
+    for suffix, seed in SEEDS.items():
+        path.write_bytes(seed)
+        result = read_file(path)
+        assert result.documents and not result.errors, (suffix, [str(e) for e in result.errors])
+
+    @hypothesis_settings(
+        max_examples=EXAMPLES, deadline=None, derandomize=os.environ.get("RAG_FUZZ_RANDOM") != "1",
+        suppress_health_check=list(HealthCheck), database=None,
+    )
+    @given(data=st.one_of(st.binary(max_size=4096), st.sampled_from(sorted(SEEDS.values())).flatmap(mutated)))
+    def reads_or_refuses(data: bytes):
+        TRIED[name] = TRIED.get(name, 0) + 1
+        path.write_bytes(data)
+        started = time.perf_counter()
+        result = read_file(path)  # must not raise
+        assert time.perf_counter() - started < MAX_SECONDS_RANDOM
+        assert result.documents or result.errors
+        for error in result.errors:
+            assert str(error).startswith(str(path)) and error.problem.strip()
+        for doc in result.documents:
+            assert doc.text.strip() and doc.doc_id and "\x00" not in doc.text
+
+    reads_or_refuses()
+    _record("by content: " + name, TRIED[name])
 
 
 def _record(name: str, count: int, max_seconds: float | None = None, max_peak_mb: float | None = None) -> None:

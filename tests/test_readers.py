@@ -387,8 +387,19 @@ def test_binary_content_under_a_text_suffix_and_unsupported_or_missing_files(tmp
         path.write_bytes((FIXTURES / "binary.txt").read_bytes())
         assert "binary file" in only_error(path).problem
     odd = tmp_path / "slides.pptx"
-    odd.write_bytes(b"whatever")
-    assert only_error(odd).problem.startswith("unsupported file type '.pptx'; supported: ")
+    odd.write_bytes(_zip_of({"ppt/presentation.xml": b"<p:presentation/>"}))
+    assert only_error(odd).problem.startswith("unsupported file type '.pptx', and its content is not a format it reads; "
+                                              "supported: ")
+    style = tmp_path / "style.css"  # text, but named as what it is: not a release
+    style.write_text("body { color: #333; }\n", encoding="utf-8")
+    assert only_error(style).problem.startswith("unsupported file type '.css': its content is plain text")
+    script = tmp_path / "make_pages.py"  # writes pages: markup inside, but not a page
+    script.write_text('PAGE = "<html><head><title>{title}</title></head><body>{body}</body></html>"\n')
+    assert only_error(script).problem.startswith("unsupported file type '.py': its content is plain text")
+    saved = tmp_path / "talks.htmlx"  # an unknown suffix whose content opens as a web page: read as one
+    saved.write_text("<!DOCTYPE html><html><head><title>Velden talks</title></head><body><p>Lund met Saar in Velden."
+                     "</p></body></html>")
+    assert only_document(saved).title == "Velden talks"
     assert "cannot read file" in only_error(tmp_path / "missing.txt").problem
     folder = tmp_path / "folder.txt"
     folder.mkdir()
@@ -762,3 +773,282 @@ def test_a_spreadsheet_workbook_is_read_like_a_csv_export(tmp_path):
     assert "no sheet whose first row names a text column" in only_error(path).problem
     path.write_bytes(b"PK\x03\x04 not a workbook")
     assert "not a readable .xlsx file" in only_error(path).problem
+
+
+def _zip_of(parts: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+# --- web pages ----------------------------------------------------------------------------
+
+
+def page_html(title: str, *paragraphs: str, date_meta: str = "", site: str = "Norland MFA") -> bytes:
+    meta = f"<meta property='article:published_time' content='{date_meta}'>" if date_meta else ""
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f"<!DOCTYPE html><html lang='en'><head><title>{title} | {site}</title>{meta}</head><body>"
+            f"<nav><a href='/'>Home</a> <a href='/news'>News</a></nav><article><h1>{title}</h1>{body}</article>"
+            f"<footer>Copyright Norland</footer></body></html>").encode()
+
+
+SITE = "https://mfa.norland.example"
+TALKS = page_html("Norland and Ostravia hold talks in Velden",
+                  "Foreign Minister Lund received the Foreign Minister of Ostravia in Velden for talks on trade.",
+                  "The ministers agreed to open a joint customs post at Brunnhaven next spring.",
+                  date_meta="2025-03-21T10:00:00Z")
+STATEMENT = page_html("Statement on the Velden conference",
+                      "Norland welcomes the conclusions of the Velden conference on river shipping.")
+
+
+# --- content sniffing ---------------------------------------------------------------------
+
+
+def test_sniffing_tells_formats_by_their_bytes():
+    from rag.ingest.readers import sniff_suffix
+
+    release = "Norland and Ostravia agreed to reopen the Velden ferry line.\n"
+    cases = {
+        make_pdf([text_page("Velden")]): ".pdf",
+        _zip_of({"word/document.xml": b"<w:document/>"}): ".docx",
+        _zip_of({"xl/workbook.xml": b"<workbook/>"}): ".xlsx",
+        make_odt(["Velden"]): ".odt",
+        _zip_of({"ppt/presentation.xml": b"<p/>"}): None,
+        gzip.compress(b'{"title": "Velden", "text": "x"}\n{"title": "Lund", "text": "y"}\n'): ".jsonl.gz",
+        gzip.compress(b"<rss version='2.0'><channel></channel></rss>"): ".xml.gz",
+        gzip.compress(gzip.compress(b"x")): None,
+        b"\xef\xbb\xbf  <!-- saved by wget -->\n<!DOCTYPE html><html><body>x</body></html>": ".html",
+        b'<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN"><html>x</html>': ".html",
+        b"Warning: session_start() in /var/www/news.php\n<div><head></head><body>x</body>": ".html",
+        b'<?xml version="1.0"?><releases><release/></releases>': ".xml",
+        b"<feed xmlns='http://www.w3.org/2005/Atom'></feed>": ".xml",
+        b' [{"title": "Velden", "body_html": "<html><head></head><body>x</body></html>"}]': ".json",
+        b'{"title": "Velden"}\n{"title": "Lund"}\n': ".jsonl",
+        b"From: Press Service <press@mfa.example>\nSubject: Velden\nDate: Fri, 21 Mar 2025 10:00:00 +0000\n\nText": ".eml",
+        b"From press@mfa.example Fri Mar 21 10:00:00 2025\nFrom: Press <p@mfa.example>\nSubject: Velden\n\nText": ".mbox",
+        b"Title: Velden talks\nDate: 2025-03-21\n\n" + release.encode(): ".txt",
+        b"[Press release] " + release.encode(): ".txt",
+        "Встреча в Вельдене прошла успешно.\n".encode("cp1251"): ".txt",
+        b"\x89PNG\r\n\x1a\n" + bytes(100): None,
+        bytes(range(256)) * 8: None,
+    }
+    for data, expected in cases.items():
+        assert sniff_suffix(data) == expected, (data[:60], expected)
+
+
+def test_a_text_release_with_angle_brackets_stays_text_and_a_whole_page_saved_as_txt_is_html(tmp_path):
+    text = tmp_path / "tariffs.txt"
+    text.write_text("Tariff talks in Velden\n\nTariffs fell to <5% on grain; the <html> tag of the old portal is gone.\n"
+                    "Minister Lund: <head of delegation> remarks follow.\n", encoding="utf-8")
+    doc = only_document(text)
+    assert doc.title == "Tariff talks in Velden" and "<5%" in doc.text and "<html>" in doc.text
+    page = tmp_path / "talks.txt"
+    page.write_bytes(b"\n  " + TALKS)
+    doc = only_document(page)
+    assert doc.title == "Norland and Ostravia hold talks in Velden" and doc.published == date(2025, 3, 21)
+    assert "<" not in doc.text and "Home" not in doc.text
+
+
+def test_a_file_whose_suffix_names_another_binary_format_is_read_by_its_content(tmp_path):
+    pdf = tmp_path / "communique.html"  # a download saved under the page's name
+    pdf.write_bytes(make_pdf([text_page("Joint communique", "The ministers met in Velden.")]))
+    assert "ministers met in Velden" in only_document(pdf).text
+    odt = tmp_path / "statement.docx"
+    odt.write_bytes(make_odt(["Norland welcomes the Brunnhaven accord."], heading="Statement"))
+    assert only_document(odt).title == "Statement"
+    gzipped = tmp_path / "releases.jsonl"
+    gzipped.write_bytes(gzip.compress(b'{"title": "Velden talks", "text": "The ministers met in Velden."}\n'))
+    assert only_document(gzipped).title == "Velden talks"
+    html = tmp_path / "error-page.pdf"  # a server's HTML error page saved as .pdf is not read as a page
+    html.write_bytes(page_html("Not found", "This page does not exist."))
+    assert "not a readable PDF" in only_error(html).problem
+
+
+@pytest.mark.parametrize("name", ["news.php?id=7", "view.aspx", "release.shtml", "page.xhtml", "index.jsp",
+                                  "statement", "statement 21.03.2025"])
+def test_names_that_do_not_say_their_format_are_read_by_content(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(TALKS)
+    doc = only_document(path)
+    assert doc.title == "Norland and Ostravia hold talks in Velden" and doc.published == date(2025, 3, 21)
+    path.write_bytes(b"Velden talks\n\nForeign Minister Lund met the Ostravian delegation in Velden today.\n")
+    assert only_document(path).title == "Velden talks"
+    path.write_bytes(b'[{"title": "Velden talks", "text": "Lund met the delegation."}, {"text": "A second release."}]')
+    assert len(read_file(path).documents) == 2
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(300))
+    assert only_error(path).problem.startswith("its content is not a format it reads")
+
+
+# --- warc ---------------------------------------------------------------------------------
+
+CRAWLED = "2026-01-10T08:00:00Z"
+
+
+def make_warc(records: list[tuple], gzipped: bool = True) -> bytes:
+    """A WARC as crawlers write it: a warcinfo record, then ``records``, each
+    ("response", uri, body, content_type[, status[, extra http headers]]), ("request", uri),
+    ("revisit", uri) or ("metadata", uri); every record crawled at CRAWLED."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=gzipped)
+    writer.write_record(writer.create_warcinfo_record("crawl.warc", {"software": "Heritrix/3.4", "format": "WARC 1.0"}))
+    when = {"WARC-Date": CRAWLED}
+    for kind, uri, *rest in records:
+        if kind == "response":
+            body, content_type = rest[:2]
+            status, extra = rest[2] if len(rest) > 2 else "200 OK", rest[3] if len(rest) > 3 else []
+            headers = StatusAndHeaders(status, [("Content-Type", content_type), *extra], protocol="HTTP/1.1")
+            record = writer.create_warc_record(uri, "response", payload=io.BytesIO(body), http_headers=headers,
+                                               warc_headers_dict=when)
+        elif kind == "request":
+            headers = StatusAndHeaders(f"GET {uri} HTTP/1.1", [("Host", "mfa.norland.example")], is_http_request=True)
+            record = writer.create_warc_record(uri, "request", payload=io.BytesIO(b""), http_headers=headers,
+                                               warc_headers_dict=when)
+        elif kind == "revisit":
+            record = writer.create_revisit_record(uri, "sha1:AAAA", uri, CRAWLED)
+        else:
+            record = writer.create_warc_record(uri, "metadata", payload=io.BytesIO(b"outlink: /news"),
+                                               warc_content_type="application/warc-fields", warc_headers_dict=when)
+        writer.write_record(record)
+    return out.getvalue()
+
+
+ACCORD_DRAFT = page_html("Grain accord signed in Brunnhaven", "A draft that the site replaced an hour later.")
+ACCORD = page_html("Grain accord signed in Brunnhaven",
+                   "Norland and Ostravia signed a grain accord in Brunnhaven setting export quotas for three years.")
+
+
+def site_warc(gzipped: bool) -> bytes:
+    return make_warc([
+        ("request", f"{SITE}/en/news/velden-talks"),
+        ("response", f"{SITE}/en/news/velden-talks", TALKS, "text/html; charset=utf-8"),
+        ("response", f"{SITE}/2024/11/05/grain-accord", ACCORD_DRAFT, "text/html"),
+        ("response", f"{SITE}/static/logo.png", b"\x89PNG\r\n\x1a\n" + bytes(200), "image/png"),
+        ("response", f"{SITE}/static/site.css", b"body { color: #333 }", "text/css"),
+        ("response", f"{SITE}/old-page", b"", "text/html", "301 Moved Permanently", [("Location", f"{SITE}/new")]),
+        ("response", f"{SITE}/missing", page_html("Not found", "This page does not exist."), "text/html", "404 Not Found"),
+        ("metadata", f"{SITE}/en/news/velden-talks"),
+        ("revisit", f"{SITE}/en/news/velden-talks"),
+        ("response", f"{SITE}/2024/11/05/grain-accord", ACCORD, "text/html; charset=utf-8"),  # captured again
+        ("response", f"{SITE}/en/press/statement", STATEMENT, "application/xhtml+xml"),
+    ], gzipped)
+
+
+@pytest.mark.parametrize("name, gzipped", [("2026-01-10-norland-crawl.warc.gz", True),
+                                            ("2026-01-10-norland-crawl.warc", False)])
+def test_a_web_archive_gives_each_captured_page_once_read_as_a_saved_page(tmp_path, name, gzipped):
+    """Pages from the 200 HTML responses (the last capture of a URL), nothing from requests,
+    metadata, revisits, images, stylesheets, redirects or 404s; the crawl date (WARC-Date, and the
+    archive's name) is not the publication date: the page's own is, else its link's."""
+    path = tmp_path / name
+    path.write_bytes(site_warc(gzipped))
+    result = read_file(path)
+    assert result.errors == [], [str(e) for e in result.errors]
+    docs = {d.url: d for d in result.documents}
+    assert list(docs) == [f"{SITE}/en/news/velden-talks", f"{SITE}/2024/11/05/grain-accord", f"{SITE}/en/press/statement"]
+    talks, accord, statement = docs.values()
+    assert talks.title == "Norland and Ostravia hold talks in Velden"
+    assert talks.published == date(2025, 3, 21)  # its meta tag
+    assert talks.text.startswith("Foreign Minister Lund received") and "joint customs post" in talks.text
+    assert "Home" not in talks.text and "Copyright" not in talks.text
+    assert accord.published == date(2024, 11, 5)  # from /2024/11/05/ in its link
+    assert "export quotas" in accord.text and "draft" not in accord.text  # the last capture
+    assert statement.published is None  # neither 2026-01-10 (crawled) nor the archive's name
+    assert statement.title == "Statement on the Velden conference"
+    for doc in result.documents:
+        assert doc.path == str(path) and doc.source == "Norland MFA" and doc.language == "en"
+        assert doc.metadata["crawled"] == CRAWLED
+        assert_normalised(doc.text)
+    assert len({d.doc_id for d in result.documents}) == 3
+    assert [d.doc_id for d in read_file(path).documents] == [d.doc_id for d in result.documents]  # stable
+
+
+def test_a_page_sent_chunked_and_gzipped_is_decoded(tmp_path):
+    import gzip
+
+    body = gzip.compress(page_html("Velden ferry line reopens",
+                                   "The ferry line between Velden and Brunnhaven reopens on 1 May.").replace(
+        b"<head>", b"<head><meta charset='windows-1252'>"))
+    chunked = b"".join(b"%x\r\n" % len(part) + part + b"\r\n" for part in (body[:20], body[20:90], body[90:])) + b"0\r\n\r\n"
+    latin = page_html("Café in Lund", "The Norland café in Lund opened its doors to the press.").decode().encode("cp1252")
+    path = tmp_path / "ferry.warc.gz"
+    path.write_bytes(make_warc([
+        ("response", f"{SITE}/news/ferry", chunked, "text/html",
+         "200 OK", [("Transfer-Encoding", "chunked"), ("Content-Encoding", "gzip")]),
+        ("response", f"{SITE}/news/cafe", latin, "text/html; charset=windows-1252"),
+    ]))
+    result = read_file(path)
+    assert result.errors == []
+    ferry, cafe = result.documents
+    assert ferry.title == "Velden ferry line reopens" and ferry.text.startswith("The ferry line between Velden")
+    assert cafe.title == "Café in Lund"  # the charset the server declared
+
+
+def test_a_web_archive_over_its_limits_or_cut_short_keeps_what_it_can(tmp_path):
+    small = ReadLimits(max_release_chars=2_000)  # pages up to 16,000 bytes
+    big = page_html("A long speech", *["The minister spoke about river shipping in Velden at length."] * 400)
+    path = tmp_path / "big.warc"
+    path.write_bytes(make_warc([("response", f"{SITE}/speech", big, "text/html"),
+                                ("response", f"{SITE}/statement", STATEMENT, "text/html")], gzipped=False))
+    result = read_file(path, limits=small)
+    assert [d.url for d in result.documents] == [f"{SITE}/statement"]
+    assert [str(e) for e in result.errors] == [f"{path}: {SITE}/speech: its body is over the 0.0 MB a page may have; "
+                                               "skipped"]
+    # a gzipped archive unpacking to more than the limit: the pages before it are kept
+    bomb = tmp_path / "bomb.warc.gz"
+    bomb.write_bytes(make_warc([("response", f"{SITE}/statement", STATEMENT, "text/html"),
+                                ("response", f"{SITE}/zeros", b"\0" * (3 << 20), "application/octet-stream")]))
+    result = read_file(bomb, limits=ReadLimits(max_unpacked_bytes=1 << 20))
+    assert [d.url for d in result.documents] == [f"{SITE}/statement"]
+    assert "unpacks to more than 1.0 MB; refused" in result.errors[0].problem and str(bomb) in str(result.errors[0])
+    # cut short inside the last capture
+    whole = make_warc([("response", f"{SITE}/statement", STATEMENT, "text/html"),
+                       ("response", f"{SITE}/talks", TALKS, "text/html")], gzipped=False)
+    cut = tmp_path / "cut.warc"
+    cut.write_bytes(whole[: len(whole) - 300])
+    result = read_file(cut)
+    assert [d.url for d in result.documents] == [f"{SITE}/statement"]
+    assert [e.problem for e in result.errors] == [f"{SITE}/talks: the archive ends inside this capture (truncated); "
+                                                  "skipped"]
+    cut.write_bytes(gzip.compress(whole)[:-200])  # one gzip member for the whole archive, cut short
+    result = read_file(cut)
+    assert "cut short" in " ".join(e.problem for e in result.errors)
+
+
+def test_a_whole_archive_gzipped_at_once_and_what_is_no_warc(tmp_path):
+    path = tmp_path / "site.warc.gz"
+    path.write_bytes(gzip.compress(site_warc(gzipped=False)))  # `gzip site.warc`: one member, not one per record
+    assert len(read_file(path).documents) == 3
+    path.write_bytes(gzip.compress(b"Not an archive at all, only a sentence about Velden.\n"))
+    assert only_error(path).problem.startswith("not a readable WARC archive (")
+    path.write_bytes(make_warc([("response", f"{SITE}/logo.png", b"\x89PNG", "image/png")]))
+    assert only_error(path).problem == ("no web pages in the archive (2 records, none a 200 response holding HTML "
+                                        "or PDF)")
+
+
+def test_a_pdf_captured_in_a_web_archive_is_read_with_its_link(tmp_path):
+    pdf = make_pdf([text_page("Joint communique", "Norland and Ostravia agree on a river shipping treaty.")])
+    path = tmp_path / "docs.warc.gz"
+    path.write_bytes(make_warc([("response", f"{SITE}/files/2025-03-21-communique.pdf", pdf, "application/pdf")]))
+    doc = only_document(path)
+    assert doc.url == f"{SITE}/files/2025-03-21-communique.pdf" and doc.path == str(path)
+    assert doc.published == date(2025, 3, 21) and "river shipping treaty" in doc.text
+
+
+def test_web_archives_are_found_by_their_content(tmp_path):
+    from rag.ingest.readers import sniff_suffix
+
+    assert sniff_suffix(make_warc([])) == ".warc.gz" and sniff_suffix(make_warc([], gzipped=False)) == ".warc"
+    for name in ("site.gz", "crawl-20260110", "site.warc"):  # a gzipped archive named .warc is read all the same
+        path = tmp_path / name
+        path.write_bytes(site_warc(gzipped=True))
+        assert len(read_file(path).documents) == 3, name

@@ -22,8 +22,8 @@ import numpy as np
 from rag.ingest.chunking import chunk_document
 from rag.ingest.text import dated_sections
 from rag.ingest.vector_cache import VectorCache
-from rag.ingest.readers import file_suffix, read_file
-from rag.ingest.staging import UPLOAD_SUFFIXES
+from rag.ingest.readers import file_suffix, read_by_content, read_file
+from rag.ingest.staging import is_release_name
 from rag.settings import Settings
 from rag.types import Chunk, Document
 from rag.web.fetch import is_url
@@ -86,11 +86,14 @@ class IngestReport:
 NOT_RELEASES = frozenset({"readme", "license", "licence", "changelog", "contributing"})
 
 
-def _is_release_file(path: Path) -> bool:
+def _is_release_file(path: Path, folder: Path) -> bool:
+    """What a reader reads (a wget mirror's news.php?id=7 and names without a suffix included), and
+    zips of it; not a hidden file, nor a name-by-content file under a hidden folder (.git's objects)."""
     stem = path.name.split(".")[0].lower()
     return (
-        path.is_file() and file_suffix(path) in UPLOAD_SUFFIXES  # what a reader reads, and zips of it
+        path.is_file() and (is_release_name(path) or file_suffix(path) == ".zip")
         and not path.name.startswith(".") and stem not in NOT_RELEASES
+        and not (read_by_content(path) and any(p.startswith(".") for p in path.relative_to(folder).parts))
     )
 
 
@@ -101,7 +104,7 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(p for p in sorted(path.rglob("*")) if _is_release_file(p))
+            files.extend(p for p in sorted(path.rglob("*")) if _is_release_file(p, path))
         elif path.is_file():
             files.append(path)  # named explicitly: an unsupported type is reported by the reader
         else:

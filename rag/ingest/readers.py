@@ -21,8 +21,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rag.ingest.markup import html_to_text, markdown_to_text, split_front_matter
+from rag.ingest.sniff import container_suffix, sniff_suffix, starts_like_html_page
 from rag.ingest.records import DEFAULT_FIELD_ALIASES, FieldMap, RecordBuilder, RecordProblem, record_list
 from rag.ingest.text import (
     BadInput,
@@ -35,6 +37,7 @@ from rag.ingest.text import (
     url_date,
     normalise_text,
     parse_date,
+    publisher_for_url,
     short_hash,
     split_txt_header,
     title_from_filename,
@@ -45,8 +48,10 @@ from rag.types import Document
 # Many releases per file (the rest hold one release each); exports come gzipped as often as not.
 # A press service's mailing list kept as a mailbox (.mbox) is one too; one mail saved is an .eml.
 _ARCHIVES = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml", ".rss", ".atom", ".mbox"})
-# A spreadsheet workbook holds many releases too (one per row); it is a zip already.
-ARCHIVE_SUFFIXES: frozenset[str] = _ARCHIVES | {suffix + ".gz" for suffix in _ARCHIVES} | {".xlsx"}
+# A spreadsheet workbook holds many releases too (one per row); it is a zip already. A web archive
+# (WARC) holds a site's pages as a crawler kept them, plain or gzipped record by record.
+WARC_SUFFIXES = frozenset({".warc", ".warc.gz"})
+ARCHIVE_SUFFIXES: frozenset[str] = _ARCHIVES | {suffix + ".gz" for suffix in _ARCHIVES} | {".xlsx"} | WARC_SUFFIXES
 SUPPORTED_SUFFIXES: frozenset[str] = (
     frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".odt", ".eml"}) | ARCHIVE_SUFFIXES
 )
@@ -55,9 +60,15 @@ SUPPORTED_SUFFIXES: frozenset[str] = (
 # it is decoded (a 500 MB log renamed .txt would take minutes and gigabytes to normalise).
 TEXT_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".markdown", ".html", ".htm"})
 
+# A web server's names for its pages (what a wget mirror of a ministry's site holds): the name says
+# how the page was made, not what it is, so the content tells (rag.ingest.sniff). Names without a
+# suffix ("statement", "statement 21.03.2025") are read by content too.
+WEB_PAGE_SUFFIXES: frozenset[str] = frozenset({".php", ".asp", ".aspx", ".jsp", ".shtml", ".xhtml", ".cfm",
+                                               ".phtml", ".do"})
+
 __all__ = [
-    "ARCHIVE_SUFFIXES", "DEFAULT_FIELD_ALIASES", "SUPPORTED_SUFFIXES", "FieldMap", "ReadError", "ReadLimits",
-    "ReadResult", "file_suffix", "read_data", "read_file",
+    "ARCHIVE_SUFFIXES", "DEFAULT_FIELD_ALIASES", "SUPPORTED_SUFFIXES", "WEB_PAGE_SUFFIXES", "FieldMap", "ReadError",
+    "ReadLimits", "ReadResult", "file_suffix", "read_by_content", "read_data", "read_file", "sniff_suffix",
 ]
 
 
@@ -119,21 +130,33 @@ def _dated(result: ReadResult) -> ReadResult:
     return ReadResult(documents, result.errors)
 
 
+# A suffix names a format: a dot, then letters and digits, at least one a letter. "statement
+# 21.03.2025" has none (a date), nor has "Press release no. 5".
+_REAL_SUFFIX = re.compile(r"\.(?=[0-9]*[a-z])[a-z0-9]{1,10}")
+
+
 def file_suffix(path: Path) -> str:
-    """The format-deciding suffix, lower case; two parts for compressed archives (".csv.gz")."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if len(suffixes) >= 2 and suffixes[-1] == ".gz":
+    """The format-deciding suffix, lower case; two parts for compressed archives (".csv.gz"); ""
+    when the name has none. A wget mirror's query ("news.php?id=7") is not part of it."""
+    name = Path(path).name.partition("?")[0]
+    suffixes = [s.lower() for s in Path(name).suffixes] if name else []
+    if not suffixes or not _REAL_SUFFIX.fullmatch(suffixes[-1]):
+        return ""
+    if len(suffixes) >= 2 and suffixes[-1] == ".gz" and _REAL_SUFFIX.fullmatch(suffixes[-2]):
         return "".join(suffixes[-2:])
-    return suffixes[-1] if suffixes else ""
+    return suffixes[-1]
+
+
+def read_by_content(path: Path) -> bool:
+    """A name that does not say its format (a web server's page name, or no suffix): its content does."""
+    suffix = file_suffix(path)
+    return suffix in WEB_PAGE_SUFFIXES or not suffix
 
 
 def read_file(path: Path | str, field_map: FieldMap | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> ReadResult:
     """Read one file into Documents; problems come back as ReadErrors, never as exceptions."""
     path = Path(path)
     suffix = file_suffix(path)
-    if suffix not in SUPPORTED_SUFFIXES:
-        supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        return _failed(path, f"unsupported file type {suffix or '(no suffix)'!r}; supported: {supported}")
     try:
         if path.is_dir():
             return _failed(path, "is a directory, not a file")
@@ -144,7 +167,54 @@ def read_file(path: Path | str, field_map: FieldMap | None = None, limits: ReadL
         data = path.read_bytes()
     except OSError as exc:
         return _failed(path, f"cannot read file: {exc.strerror or exc}")
+    named, (suffix, problem) = suffix, _format_of(path, suffix, data)
+    if problem:
+        return _failed(path, problem)
+    if suffix in TEXT_SUFFIXES and named not in TEXT_SUFFIXES and size > limits.max_text_file_bytes:
+        cap = limits.max_text_file_bytes
+        return _failed(path, f"{_mb(size)}, over the {_mb(cap)} a {suffix} file may have; split it")
     return read_data(path, data, suffix, field_map, limits)
+
+
+def _format_of(path: Path, suffix: str, data: bytes) -> tuple[str, str]:
+    """(the suffix of the reader for ``data``, "") or ("", why none reads it). The name decides, except
+    where the content plainly is something else: a PDF, an Office file, a gzip or a WARC under
+    another format's name, a whole web page saved as .txt. A name that does not say (a web
+    server's page name, no suffix) is read as what its content is; an unknown suffix too, unless
+    its content is only text, or markup that does not open like a page (a stylesheet, a script:
+    not releases; a .txt is read)."""
+    if suffix in SUPPORTED_SUFFIXES:
+        found = container_suffix(data)
+        if found and _container(found) != _container(suffix):
+            return found, ""
+        if suffix == ".txt" and starts_like_html_page(data):
+            return ".html", ""
+        return suffix, ""
+    found = sniff_suffix(data)
+    if found and found not in SUPPORTED_SUFFIXES and not _gzipped_reader(found):
+        found = None
+    if read_by_content(path):
+        if found is None:
+            return "", "its content is not a format it reads (not text, markup, JSON, mail, PDF, Office or WARC)"
+        return found, ""
+    supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    if found is None:
+        return "", f"unsupported file type {suffix!r}, and its content is not a format it reads; supported: {supported}"
+    if found == ".txt" or (found == ".html" and not starts_like_html_page(data)):  # a script that writes markup
+        return "", (f"unsupported file type {suffix!r}: its content is plain text, but the name does not say it is "
+                    f"a release (rename it .txt to read it); supported: {supported}")
+    return found, ""
+
+
+def _container(suffix: str) -> str:
+    """What a format's bytes start with: a gzip for any gzipped one (the name then tells what is
+    inside), the format itself for the rest."""
+    return ".gz" if suffix.endswith(".gz") else suffix
+
+
+def _gzipped_reader(suffix: str) -> bool:
+    """A gzip of any format a reader takes (".html.gz", found by content): unpacked, then read."""
+    return suffix.endswith(".gz") and suffix.removesuffix(".gz") in _READERS
 
 
 def read_data(
@@ -152,11 +222,13 @@ def read_data(
 ) -> ReadResult:
     """Read bytes in the format ``suffix`` names (one of SUPPORTED_SUFFIXES), as if from ``path``:
     what read_file does once it has the bytes (the web ingest has them from a response)."""
-    if suffix not in SUPPORTED_SUFFIXES:
+    if suffix not in SUPPORTED_SUFFIXES and not _gzipped_reader(suffix):
         return _failed(path, f"unsupported file type {suffix or '(no suffix)'!r}")
     if not data.strip():
         return _failed(path, "empty file")
     try:
+        if suffix in WARC_SUFFIXES:  # plain or gzipped alike, record by record, under the limits
+            return _dated(read_warc(path, data, field_map, limits))._capped(path, limits)
         if suffix.endswith(".gz"):  # unpacked here, under the limit, then read as what it holds
             data, suffix = _gunzip(data, limits.max_unpacked_bytes), suffix.removesuffix(".gz")
         elif suffix in (".docx", ".odt", ".xlsx"):
@@ -226,6 +298,47 @@ def read_html(path: Path, data: bytes, field_map: FieldMap | None = None) -> Rea
         url=page.url,
         language=page.language,
     )
+
+
+def read_warc(path: Path, data: bytes, field_map: FieldMap | None = None,
+              limits: ReadLimits = DEFAULT_LIMITS) -> ReadResult:
+    """A web archive (WARC, plain or gzipped): each page a crawler kept (a 200 response holding
+    HTML, or a PDF), read as the same page saved as a file would be, its link the captured URL; a
+    URL captured twice gives its last capture. The crawl date is not a publication date: a page
+    without one of its own takes the one its link's path states, else none."""
+    from rag.ingest.warc import read_captures
+
+    found = read_captures(data, limits.max_unpacked_bytes,
+                          {".html": limits.max_text_file_bytes, ".pdf": limits.max_unpacked_bytes})
+    result = ReadResult([], [ReadError(str(path), problem) for problem in found.problems])
+    for capture in found.pages:
+        try:
+            result.documents.append(_captured(path, capture))
+        except BadInput as exc:
+            result.errors.append(ReadError(str(path), f"{capture.uri}: {exc}"))
+        except RecursionError:
+            result.errors.append(ReadError(str(path), f"{capture.uri}: nested too deeply to parse"))
+        except Exception as exc:  # a parser choking on one page must not lose the others
+            result.errors.append(ReadError(str(path), f"{capture.uri}: could not be read ({type(exc).__name__}: {exc})"))
+    return result
+
+
+def _captured(path: Path, capture) -> Document:
+    """One captured page as a Document: read by the page's own reader as if saved under its link's
+    path (so a date-named file in the link dates it, as a saved file's name does; the archive's
+    name, often the crawl's date, does not), then given the link, the archive's path and an id."""
+    body = capture.body
+    if capture.suffix == ".html" and capture.charset:
+        try:  # the charset the server declared; read_html detects one when none fits
+            body = body.decode(capture.charset).encode("utf-8")
+        except (LookupError, UnicodeDecodeError):
+            pass
+    link_path = Path(urlsplit(capture.uri).path or "/")
+    [doc] = _READERS[capture.suffix](link_path, body, None).documents
+    host = urlsplit(capture.uri).hostname or ""
+    metadata = {**doc.metadata, **({"crawled": capture.crawled} if capture.crawled else {})}
+    return replace(doc, doc_id="rec:" + short_hash(capture.uri), url=capture.uri, path=str(path),
+                   source=publisher_for_url(capture.uri) or doc.source or host, metadata=metadata)
 
 
 # --- binary formats -----------------------------------------------------------------------
@@ -741,4 +854,5 @@ _READERS: dict[str, Callable[[Path, bytes, FieldMap | None], ReadResult]] = {
     ".odt": read_odt,
     ".eml": read_eml,
     ".mbox": read_mbox,
+    ".warc": read_warc,  # read_data calls it with the limits (.warc.gz too: it unpacks record by record)
 }

@@ -20,13 +20,20 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from rag.ingest.readers import SUPPORTED_SUFFIXES, file_suffix
+from rag.ingest.readers import SUPPORTED_SUFFIXES, WEB_PAGE_SUFFIXES, file_suffix, read_by_content
 
-# One list, the readers': what `rag ingest` reads, an upload accepts (plus zips of those).
+# One list, the readers': what `rag ingest` reads, an upload accepts (plus zips of those). A web
+# server's page names (news.php, view.aspx) and names without a suffix are read by their content.
 DOCUMENT_SUFFIXES = SUPPORTED_SUFFIXES
-UPLOAD_SUFFIXES = DOCUMENT_SUFFIXES | {".zip"}
+UPLOAD_SUFFIXES = DOCUMENT_SUFFIXES | WEB_PAGE_SUFFIXES | {".zip"}
 MAX_ZIP_MEMBERS = 5000
 _COPY_CHUNK = 1 << 20
+
+
+def is_release_name(path: Path | PurePosixPath) -> bool:
+    """A name the readers take: a format's suffix, a web server's page name or no suffix (a wget
+    mirror's "news.php?id=7", "statement"); not a stylesheet, script, image or font."""
+    return file_suffix(Path(path.name)) in DOCUMENT_SUFFIXES or read_by_content(Path(path.name))
 
 
 @dataclass(frozen=True)
@@ -62,21 +69,20 @@ def stage_uploads(paths: list[Path | str], uploads_root: Path, max_bytes: int) -
     """Copy accepted uploads (and the members of uploaded zips) into content-addressed folders."""
     root = Path(uploads_root)
     staged = StagedUpload(root)
-    allowed = DOCUMENT_SUFFIXES
     for raw in paths:
         path = Path(raw)
         name = path.name
         suffix = file_suffix(path)
         if not path.is_file():
             staged.rejected.append(_reject(name, "the uploaded file is missing"))
-        elif suffix not in allowed | {".zip"}:
+        elif suffix != ".zip" and not is_release_name(path):
             staged.rejected.append(
-                _reject(name, f"type {suffix or '(none)'} is not accepted; use one of {', '.join(sorted(allowed | {'.zip'}))}")
+                _reject(name, f"type {suffix} is not accepted; use one of {', '.join(sorted(UPLOAD_SUFFIXES))}")
             )
         elif path.stat().st_size > max_bytes:
             staged.rejected.append(_reject(name, f"{_mb(path.stat().st_size)} is over the {_mb(max_bytes)} limit"))
         elif suffix == ".zip":
-            _extract_zip(path, root / _digest(path) / path.stem, max_bytes, allowed, staged)
+            _extract_zip(path, root / _digest(path) / path.stem, max_bytes, staged)
         else:
             target = root / _digest(path) / name
             if not target.is_file():
@@ -88,7 +94,7 @@ def stage_uploads(paths: list[Path | str], uploads_root: Path, max_bytes: int) -
     return staged
 
 
-def _extract_zip(archive: Path, dest: Path, max_bytes: int, allowed: frozenset[str], staged: StagedUpload) -> None:
+def _extract_zip(archive: Path, dest: Path, max_bytes: int, staged: StagedUpload) -> None:
     label = archive.name
     try:
         zf = zipfile.ZipFile(archive)
@@ -113,8 +119,8 @@ def _extract_zip(archive: Path, dest: Path, max_bytes: int, allowed: frozenset[s
                 continue
             if relative.name.startswith(".") or relative.parts[0] == "__MACOSX":
                 continue  # OS metadata, not a release
-            if file_suffix(Path(relative.name)) not in allowed:
-                staged.rejected.append(_reject(where, f"type {file_suffix(Path(relative.name)) or '(none)'} is not accepted; skipped"))
+            if not is_release_name(relative):
+                staged.rejected.append(_reject(where, f"type {file_suffix(Path(relative.name))} is not accepted; skipped"))
                 continue
             target = dest.joinpath(*relative.parts)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -94,6 +94,15 @@ def _control_share(text: str) -> float:
     return len(_CONTROL.findall(text)) / max(len(text), 1)
 
 
+def declared_charset(content_type: str) -> str:
+    """The charset a Content-Type names ("text/html; charset=Windows-1251" -> "windows-1251"), or ""."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip("\"'").lower()
+    return ""
+
+
 def inline(value: str) -> str:
     """A one-line field (title, source, url): all whitespace collapsed to single spaces."""
     return " ".join(_INVISIBLE.sub("", unicodedata.normalize("NFC", value)).split())

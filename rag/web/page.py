@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 from rag.ingest.markup import html_to_text
 from rag.ingest.readers import ARCHIVE_SUFFIXES, SUPPORTED_SUFFIXES, ReadError, ReadResult, file_suffix, read_data
-from rag.ingest.text import decode_text, detect_language, inline, normalise_text, parse_date, publisher_for_url, short_hash
+from rag.ingest.text import declared_charset, decode_text, detect_language, inline, normalise_text, parse_date
+from rag.ingest.text import publisher_for_url, short_hash
 from rag.ingest.text import title_from_text, url_date
 from rag.types import Document
 from rag.web.fetch import Response
@@ -33,14 +34,13 @@ def web_doc_id(url: str) -> str:
 def page_result(url: str, response: Response, entry: Entry | None = None) -> ReadResult:
     """The Document of one page (or a ReadError naming its URL). ``url`` is the listed URL: the
     document's id and citation link, whatever redirects the fetch went through."""
-    media_type, _, params = response.content_type.partition(";")
-    media_type = media_type.strip().lower()
+    media_type = response.content_type.partition(";")[0].strip().lower()
     suffix = CONTENT_TYPE_SUFFIXES.get(media_type) or _suffix_from_url(url)
     if suffix is None:
         return ReadResult([], [ReadError(url, f"unsupported content type {media_type or '(none)'!r}")])
     if suffix == ".html":
         try:
-            document = _html_document(url, response.body, _charset(params), entry)
+            document = _html_document(url, response.body, declared_charset(response.content_type), entry)
         except ValueError as error:
             return ReadResult([], [ReadError(url, str(error))])
         return ReadResult([document], [])
@@ -93,14 +93,6 @@ def _source(url: str, site_name: str, entry: Entry) -> str:
     """A known ministry's usual name first (the same as its files get), then the site's own name,
     the feed's title, and at last the host name."""
     return publisher_for_url(url) or inline(site_name) or entry.source or (urlsplit(url).hostname or "")
-
-
-def _charset(params: str) -> str:
-    for param in params.split(";"):
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset":
-            return value.strip().strip('"').lower()
-    return ""
 
 
 def _suffix_from_url(url: str) -> str | None:
