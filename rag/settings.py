@@ -89,7 +89,8 @@ class RetrievalSettings(_Section):
 
 # The answer layer's rules that can be switched off one at a time (for the ablation in eval/README.md).
 AnswerRule = Literal["types", "roles", "premise", "boilerplate", "parts", "conversation", "release", "period",
-                     "part-periods", "undated-query", "undated-years"]
+                     "part-periods", "undated-query", "undated-years",
+                     "period-lists"]
 
 
 class AnswerSettings(_Section):
@@ -103,7 +104,8 @@ class AnswerSettings(_Section):
         "(follow-up rewriting), release (\"the latest release\" answers), period (event dates looked up in the text), "
         "part-periods (a part naming its own period is searched and answered in it), undated-query (undated "
         "releases are searched with the question's period left in), undated-years (an undated release's sentence "
-        "about another year than the question's is no answer)",
+        "about another year than the question's is no answer), period-lists (\"in 2021 and in 2022\" "
+        "asked part by part, each in its period)",
     )
 
 

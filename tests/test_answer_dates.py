@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from rag.answer.dates import annotate_relative_dates, parse_date_intent
+from rag.answer.dates import annotate_relative_dates, edition_words, listed_periods, parse_date_intent
 from rag.types import Filters
 
 TODAY = date(2022, 8, 3)  # the newest release of the demo archive
@@ -120,3 +120,23 @@ def test_seasons_and_russian_and_kazakh_months_and_years_filter_the_question(que
     intent = parse_date_intent(question, date(2025, 3, 21))
     assert (intent.date_from, intent.date_to, intent.phrase) == (first, last, phrase)
     assert phrase not in intent.strip_from(question)  # the query loses the whole phrase, year words too
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("What did Norland say in 2021 and in 2022?", [("in 2021", 2021), ("in 2022", 2022)]),
+    ("Who won the 2020 and 2022 Velden Cups?", [("2020", 2020), ("2022", 2022)]),
+    ("What did Ostravia sign in March 2021 and April 2022?", [("in March 2021", 2021), ("April 2022", 2022)]),
+    ("What happened between 2020 and 2022?", []),  # a span, not a list
+    ("What did Norland announce in March or April 2022?", []),  # "in March" names no year alone
+    ("What did Norland announce in May 2022?", []),
+])
+def test_a_list_of_periods_is_read_period_by_period(question, expected):
+    listed = listed_periods(parse_date_intent(question, TODAY), TODAY)
+    assert [(phrase, own.date_from.year) for phrase, own in listed] == expected
+
+
+def test_a_year_before_a_name_names_an_edition_not_a_time():
+    assert edition_words("Who won the 2022 Velden Cup?") == {"velden"}
+    assert edition_words("2021 Lund marathon winner") == {"lund"}
+    assert edition_words("What did Norland say in 2022?") == set()
+    assert edition_words("In 2022 the ministry said") == set()

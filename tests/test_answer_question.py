@@ -133,3 +133,19 @@ def test_roles_named_in_russian_and_kazakh_are_translated_and_common_words_are_n
     assert roles_named("Кто был консулом Остравии?", "ru") == {"consul"}
     assert roles_named("Норландияның Вельдендегі елшісі кім?", "kk") == {"ambassador"}
     assert roles_named("Кто выступил после встречи?", "ru") == set()  # "после" (after) is no ambassador
+
+
+def test_a_question_listing_periods_is_asked_period_by_period():
+    """"in 2021 and 2022": one part per year, each searched and answered in its own year, and
+    written whole ("in 2022", not "2022")."""
+    q = analyse("How much aid did Norland give Velden in 2021 and 2022?", today=date(2024, 1, 1))
+    assert [p.text for p in q.parts] == ["How much aid did Norland give Velden in 2021?",
+                                         "How much aid did Norland give Velden in 2022?"]
+    assert [(p.dates.date_from, p.dates.date_to) for p in q.parts] == [
+        (date(2021, 1, 1), date(2021, 12, 31)), (date(2022, 1, 1), date(2022, 12, 31))]
+    assert all(p.answer_type == "amount" and p.search_text == "How much aid did Norland give Velden?" for p in q.parts)
+    assert q.several
+    # a span stays one part; the rule can be switched off
+    assert len(analyse("How much aid did Norland give between 2021 and 2022?", today=date(2024, 1, 1)).parts) == 1
+    assert len(analyse("How much aid did Norland give Velden in 2021 and 2022?", today=date(2024, 1, 1),
+                       disable=frozenset({"period-lists"})).parts) == 1

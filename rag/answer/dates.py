@@ -94,6 +94,24 @@ def edition_years(text: str, words: set[str]) -> set[int]:
     return {int(year) for year, word in EDITION.findall(text) if word.lower() in words}
 
 
+_LIST_SPLIT = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+", re.IGNORECASE)
+
+
+def listed_periods(intent: DateIntent, today: date | None = None) -> list[tuple[str, DateIntent]]:
+    """The periods a question lists ("in 2021 and in 2022", "the 2020 and 2022 Cups"), each with its
+    own phrase; [] for one period, a span ("between 2020 and 2022") or a list whose items do not
+    stand alone ("in March or April 2022": "in March" names no year)."""
+    if not intent.phrase or intent.prefer_recent or re.search(r"\b(?:between|from)\b", intent.phrase, re.I):
+        return []
+    pieces = [p for p in _LIST_SPLIT.split(intent.phrase) if p.strip()]
+    if len(pieces) < 2:
+        return []
+    found = [(piece, parse_date_intent(piece, today)) for piece in pieces]
+    if any(own.date_from is None or own.phrase.strip() != piece.strip() for piece, own in found):
+        return []
+    return found
+
+
 def _point(match: re.Match, p: str) -> tuple[date, date]:
     """The first and last day of the period a matched point names."""
     g = match.groupdict()

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from typing import Literal
 
 from rag.answer import lexical
 from rag.answer.conversation import rewrite_followup
-from rag.answer.dates import DateIntent, parse_date_intent
+from rag.answer.dates import DateIntent, listed_periods, parse_date_intent
 from rag.nlp import parse_question
 from rag.answer.words import Words, words_for
 from rag.languages import question_language
@@ -124,8 +124,13 @@ def analyse(text: str, history: Sequence[tuple[str, str]] = (), today: date | No
     query = dates.strip_from(standalone) if not dates.prefer_recent else standalone
     names = frozenset(lexical.critical_names(standalone))
     pieces = [standalone] if "parts" in disable else split_parts(standalone)
-    parts = tuple(_part(piece, names, words, dates, pieces[0] if i else "", today, language)
-                  for i, piece in enumerate(pieces))
+    periods = listed_periods(dates, today) if len(pieces) == 1 and "period-lists" not in disable else []
+    if periods:  # "in 2021 and in 2022", "the 2020 and 2022 Cups": a part per period, in its period
+        parts = tuple(_part(standalone.replace(dates.phrase, phrase, 1), names, words, dates, today=today,
+                            language=language, period=own) for phrase, own in _with_preposition(periods))
+    else:
+        parts = tuple(_part(piece, names, words, dates, pieces[0] if i else "", today, language)
+                      for i, piece in enumerate(pieces))
     parse = parse_question(standalone)
     return Question(
         text=text.strip(), standalone=standalone, query=query, dates=dates, parts=parts, names=names,
@@ -247,12 +252,21 @@ def _plural(noun: str, nouns: frozenset[str]) -> bool:
 ELLIPTICAL_WORDS = 2
 
 
+def _with_preposition(periods: list[tuple[str, DateIntent]]) -> list[tuple[str, DateIntent]]:
+    """"in 2021 and 2022": the second period written as "in 2022" too, so its part reads whole."""
+    lead = periods[0][0].split()[0].lower()
+    if lead not in ("in", "on", "during", "of", "for"):
+        return periods
+    written = [phrase if phrase.split()[0].lower() == lead else f"{lead} {phrase}" for phrase, _ in periods]
+    return [(phrase, replace(own, phrase=phrase)) for phrase, (_, own) in zip(written, periods)]
+
+
 def _part(text: str, names: frozenset[str], words: Words, dates: DateIntent, first: str = "",
-          today: date | None = None, language: str = "en") -> QuestionPart:
+          today: date | None = None, language: str = "en", period: DateIntent | None = None) -> QuestionPart:
     """One part; what it searches and is compared with leaves out its date phrase (retrieval
-    filters by it: a sentence need not repeat it)."""
+    filters by it: a sentence need not repeat it). `period`: the part's own, one of a list."""
     kind, several = answer_type_of(text, language)
-    own = parse_date_intent(text, today) if first else dates
+    own = period if period is not None else parse_date_intent(text, today) if first else dates
     if own.empty or own == dates:
         own = dates
     name_stems = {lexical.stem(n) for name in names for n in name.split()}

@@ -265,7 +265,8 @@ def _of_another_year(question: Question, part: QuestionPart) -> Callable[[Source
         return None
     first = dates.date_from.year if dates.date_from else 0
     last = dates.date_to.year if dates.date_to else 9999
-    asked = {int(y) for y in _YEAR.findall(question.standalone)}
+    # a part of its own period ("in 2021 and in 2022" asked part by part) asks for its year alone
+    asked = {int(y) for y in _YEAR.findall(part.text if part.dates is not None else question.standalone)}
     editions = edition_words(question.standalone)
     # "the 2020 and 2022 Cups" lists two years (the filter spans them); "between 2020 and 2022",
     # "since 2020" span what lies between
